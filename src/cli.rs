@@ -1,0 +1,91 @@
+//! Command-line flags (clap derive). Nothing here decides anything: the
+//! commands resolve flags together with `stetho.toml` into settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::settings::Profile;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 clean, 1 findings (invalid rules, failed tests), 2 usage or I/O error.
+Docs: README.md; rule format and output contracts: DESIGN.md.";
+
+/// Detection as code for healthcare security operations.
+#[derive(Debug, Parser)]
+#[command(name = "stetho", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Colour in human output.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    pub color: Color,
+    /// Only print findings, no summary line.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Use this config file instead of looking for stetho.toml.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N", global = true)]
+    pub jobs: Option<usize>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check rules against the JSON Schemas and the lints, reporting every
+    /// finding at file:line:col.
+    #[command(after_help = "\
+Examples:
+  stetho validate                         # the paths in stetho.toml
+  stetho validate detections/ehr          # one folder
+  stetho validate --profile sigma sigma/rules
+  stetho validate --format sarif > stetho.sarif
+
+Exit codes: 0 clean (warnings allowed), 1 errors, 2 usage or I/O error.")]
+    Validate(ValidateArgs),
+    /// List every check with its code, default severity and summary.
+    Checks(ChecksArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Rule files or folders (default: `rules` in stetho.toml).
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+    /// Rule dialect (default: `healthcare` in a stetho project, else `sigma`).
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
+    /// Treat warnings as errors for the exit code.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ChecksArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub format: ListFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Human,
+    Json,
+    Sarif,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Markdown,
+}

@@ -1,0 +1,21 @@
+//! stetho: detection as code for healthcare security operations.
+//!
+//! The modules follow the data flow (DESIGN.md §3):
+//! [`load`] files → [`source::yaml`] nodes with spans → [`schema`] checks →
+//! [`model`] rules → [`lint`] checks → [`diagnostic`] reports.
+//! [`catalogue`] holds the bundled reference data (ATT&CK, CAF, fields);
+//! [`settings`] resolves `stetho.toml`; [`commands`] is the thin CLI layer.
+
+pub mod catalogue;
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
+pub mod exit_code;
+pub mod lint;
+pub mod load;
+pub mod model;
+pub mod schema;
+pub mod settings;
+pub mod source;
+pub mod suggest;
+pub mod validate;

@@ -1,0 +1,49 @@
+//! ## What it does
+//! Flags top-level keys that are not Sigma attributes but look like a
+//! misspelt one (`tag`, `falsepositive`, `reference`, `logsources`).
+//!
+//! ## Why is this bad?
+//! Sigma allows custom attributes, so a typo is silently accepted and the
+//! real attribute is simply missing: the tags never reach the console, the
+//! false-positive notes never reach the analyst.
+
+use super::{Context, Lint, report};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::model::Rule;
+use crate::suggest::did_you_mean;
+
+pub const LINT: Lint = Lint {
+    code: "STH107",
+    name: "misspelt-attribute",
+    severity: Severity::Warning,
+    summary: "A custom top-level key that looks like a misspelt Sigma attribute.",
+};
+
+/// Sigma's attributes plus stetho's own.
+const KNOWN: &[&str] = &[
+    "title", "id", "name", "related", "taxonomy", "status", "description", "license", "references",
+    "author", "date", "modified", "logsource", "detection", "fields", "falsepositives", "level",
+    "tags", "scope", "correlation", "filter", "generate", "healthcare", "tests",
+];
+
+pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
+    let Some(entries) = rule.root.as_map() else { return };
+    for entry in entries {
+        let key = entry.key_str();
+        if KNOWN.contains(&key) {
+            continue;
+        }
+        let singular_plural = KNOWN
+            .iter()
+            .find(|k| format!("{key}s") == **k || format!("{k}s") == key)
+            .copied();
+        if let Some(suggestion) = singular_plural.or_else(|| did_you_mean(key, KNOWN.iter().copied())) {
+            out.push(
+                report(&LINT, format!("`{key}` is not a Sigma attribute"))
+                    .at(&rule.file, entry.key.span)
+                    .label("custom attribute")
+                    .help(format!("did you mean `{suggestion}`?")),
+            );
+        }
+    }
+}

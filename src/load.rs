@@ -1,0 +1,232 @@
+//! Finding and reading rule files.
+//!
+//! Discovery honours `.gitignore` (and `.stethoignore`) and walks in sorted
+//! order so every run sees files in the same order. Reading enforces the
+//! limits that keep hostile input harmless: a size cap checked before the
+//! file is read, UTF-8, and the YAML limits of [`crate::source::yaml`].
+//! Every problem becomes a diagnostic; the load never stops at the first.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use thiserror::Error;
+
+use crate::diagnostic::Diagnostic;
+use crate::model::Rule;
+use crate::source::yaml::{self, YamlErrorKind};
+use crate::source::{SourceFile, Span, display_path};
+
+/// Largest rule file accepted. SigmaHQ's biggest rule is about 40 KB; a
+/// multi-megabyte "rule" is a mistake or an attack.
+pub const MAX_RULE_FILE_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("{path}: no such file or directory")]
+    NotFound { path: String },
+    #[error("{path}: {message}")]
+    Walk { path: String, message: String },
+}
+
+/// Rule files found under the given paths: files are taken as they are,
+/// folders are searched for `*.yml` / `*.yaml`.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    let mut found = Vec::new();
+    for path in paths {
+        if !path.exists() {
+            return Err(LoadError::NotFound {
+                path: display_path(path),
+            });
+        }
+        if path.is_file() {
+            found.push(path.clone());
+            continue;
+        }
+        let walker = ignore::WalkBuilder::new(path)
+            .add_custom_ignore_filename(".stethoignore")
+            .sort_by_file_path(|a, b| a.cmp(b))
+            .build();
+        for entry in walker {
+            let entry = entry.map_err(|e| LoadError::Walk {
+                path: display_path(path),
+                message: e.to_string(),
+            })?;
+            let p = entry.path();
+            if entry.file_type().is_some_and(|t| t.is_file()) && is_yaml(p) {
+                found.push(p.to_path_buf());
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
+}
+
+/// What loading a set of rule files produced.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub files: Vec<Arc<SourceFile>>,
+    pub rules: Vec<Rule>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Read and parse every file (in parallel), keeping the discovery order.
+pub fn load_files(paths: &[PathBuf]) -> Loaded {
+    let per_file: Vec<(Option<Arc<SourceFile>>, Vec<Rule>, Vec<Diagnostic>)> =
+        paths.par_iter().map(|p| load_file(p)).collect();
+    let mut loaded = Loaded::default();
+    for (file, rules, diagnostics) in per_file {
+        loaded.files.extend(file);
+        loaded.rules.extend(rules);
+        loaded.diagnostics.extend(diagnostics);
+    }
+    loaded
+}
+
+/// Read one file into rules, reporting what is wrong with it.
+pub fn load_file(path: &Path) -> (Option<Arc<SourceFile>>, Vec<Rule>, Vec<Diagnostic>) {
+    let display = display_path(path);
+    let placeholder = SourceFile::new(path, display.clone(), String::new());
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > MAX_RULE_FILE_BYTES {
+        let d = Diagnostic::error(
+            "STH003",
+            format!(
+                "file is {} bytes; rule files are limited to {} bytes",
+                size, MAX_RULE_FILE_BYTES
+            ),
+        )
+        .in_file(&placeholder)
+        .help("a rule file holds one rule (or a correlation and its rules); split or remove this file");
+        return (Some(placeholder), Vec::new(), vec![d]);
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            let d = Diagnostic::error("STH009", format!("cannot read file: {e}")).in_file(&placeholder);
+            return (Some(placeholder), Vec::new(), vec![d]);
+        }
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            // Point at the first bad byte in the lossy text (same offset: every
+            // byte before it was valid).
+            let file = SourceFile::new(path, display, lossy);
+            let d = Diagnostic::error("STH004", "file is not valid UTF-8")
+                .at(&file, Span::new(valid, valid + 1))
+                .label("invalid byte sequence here")
+                .help("save the file as UTF-8");
+            return (Some(file), Vec::new(), vec![d]);
+        }
+    };
+    let file = SourceFile::new(path, display, text);
+    let (rules, diagnostics) = parse_source(&file);
+    (Some(file), rules, diagnostics)
+}
+
+/// Parse a source's YAML documents into rules.
+pub fn parse_source(file: &Arc<SourceFile>) -> (Vec<Rule>, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let text = file.text.as_str();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let loaded = yaml::load(text);
+    let bom = file.text.len() - text.len();
+    for error in &loaded.errors {
+        diagnostics.push(yaml_diagnostic(file, error, bom));
+    }
+    let documents: Vec<_> = loaded
+        .documents
+        .into_iter()
+        .map(|mut d| {
+            if bom > 0 {
+                shift(&mut d, bom);
+            }
+            d
+        })
+        .collect();
+    let meaningful = documents.iter().filter(|d| !d.is_null()).count();
+    if meaningful == 0 && loaded.errors.is_empty() {
+        diagnostics.push(
+            Diagnostic::error("STH005", "file holds no rule")
+                .in_file(file)
+                .help("remove the empty file, or add a rule to it"),
+        );
+    }
+    let mut rules = Vec::new();
+    for (index, doc) in documents.into_iter().enumerate() {
+        if doc.is_null() {
+            continue;
+        }
+        if doc.as_map().is_none() {
+            diagnostics.push(
+                Diagnostic::error("STH008", "a rule document must be a mapping of keys to values")
+                    .at(file, doc.span)
+                    .label("this is not a mapping")
+                    .help("a Sigma rule starts with `title:`"),
+            );
+            continue;
+        }
+        match Rule::from_document(file, index, doc.clone()) {
+            Some(rule) => rules.push(rule),
+            None => diagnostics.push(
+                Diagnostic::error(
+                    "STH008",
+                    "document is not a Sigma rule: it has no `detection`, `correlation` or `filter`",
+                )
+                .at(file, doc.span.sub(0, 0))
+                .label("document starts here")
+                .help("add a `detection:` block with a `condition:`"),
+            ),
+        }
+    }
+    (rules, diagnostics)
+}
+
+fn shift(node: &mut yaml::Node, by: usize) {
+    node.span = Span::new(node.span.start + by, node.span.end + by);
+    match &mut node.kind {
+        yaml::NodeKind::Scalar(_) => {}
+        yaml::NodeKind::Seq(items) => items.iter_mut().for_each(|n| shift(n, by)),
+        yaml::NodeKind::Map(entries) => entries.iter_mut().for_each(|e| {
+            shift(&mut e.key, by);
+            shift(&mut e.value, by);
+        }),
+    }
+}
+
+fn yaml_diagnostic(file: &Arc<SourceFile>, error: &yaml::YamlError, bom: usize) -> Diagnostic {
+    let span = Span::new(error.span.start + bom, error.span.end + bom);
+    match &error.kind {
+        YamlErrorKind::Syntax(message) => Diagnostic::error("STH001", format!("YAML syntax error: {message}"))
+            .at(file, span)
+            .label("the parser stopped here")
+            .help("check indentation, quotes and brackets around this point"),
+        YamlErrorKind::DuplicateKey { key, first } => {
+            Diagnostic::error("STH002", format!("duplicate key `{key}`"))
+                .at(file, span)
+                .label("second definition")
+                .related(file, Span::new(first.start + bom, first.end + bom), "first defined here")
+                .help("YAML loaders disagree on which one wins; keep one and merge the values")
+        }
+        YamlErrorKind::NotAllowed(what) => Diagnostic::error("STH006", format!("{what} are not allowed in rule files"))
+            .at(file, span)
+            .label("not allowed")
+            .help("write the value out in full; Sigma tools differ in how they expand these"),
+        YamlErrorKind::TooDeep => Diagnostic::error("STH003", error.kind.to_string())
+            .at(file, span)
+            .label("nesting too deep from here")
+            .help("Sigma rules need only a few levels of nesting"),
+        YamlErrorKind::ComplexKey => Diagnostic::error("STH001", error.kind.to_string())
+            .at(file, span)
+            .label("complex key")
+            .help("use a plain string as the key"),
+    }
+}

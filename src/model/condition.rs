@@ -1,0 +1,410 @@
+//! The Sigma condition language.
+//!
+//! ```text
+//! condition  := or_expr
+//! or_expr    := and_expr ("or" and_expr)*
+//! and_expr   := not_expr ("and" not_expr)*
+//! not_expr   := "not" not_expr | operand
+//! operand    := quantifier "of" target | identifier | "(" condition ")"
+//! quantifier := "1" | "any" | "all"
+//! target     := "them" | pattern          (pattern: identifier with `*` wildcards)
+//! ```
+//!
+//! Precedence, loosest first: `or`, `and`, `not`, `x of`, parentheses (Sigma
+//! specification, "Condition"). Operators are lower case, as in pySigma; an
+//! upper-case `AND` is an error with a hint rather than an identifier, because
+//! silently reading it as a selection name hides the mistake.
+//!
+//! Positions are byte offsets into the condition text; the caller maps them
+//! into the rule file.
+
+use std::ops::Range;
+
+use thiserror::Error;
+
+/// `1 of` / `any of` (the same thing) or `all of`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quantifier {
+    Any,
+    All,
+}
+
+/// What a quantifier ranges over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Every search identifier not starting with `_`.
+    Them,
+    /// Identifiers matching a `*` wildcard pattern.
+    Pattern(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expr {
+    Or(Vec<Expr>),
+    And(Vec<Expr>),
+    Not(Box<Expr>),
+    Ident {
+        name: String,
+        span: Range<usize>,
+    },
+    Of {
+        quantifier: Quantifier,
+        target: Target,
+        span: Range<usize>,
+    },
+}
+
+impl Expr {
+    /// Every identifier and quantifier target, in source order.
+    pub fn references(&self) -> Vec<&Expr> {
+        let mut out = Vec::new();
+        self.collect_refs(&mut out);
+        out
+    }
+
+    fn collect_refs<'a>(&'a self, out: &mut Vec<&'a Expr>) {
+        match self {
+            Expr::Or(items) | Expr::And(items) => items.iter().for_each(|e| e.collect_refs(out)),
+            Expr::Not(inner) => inner.collect_refs(out),
+            Expr::Ident { .. } | Expr::Of { .. } => out.push(self),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[error("{message}")]
+pub struct ParseError {
+    pub message: String,
+    pub span: Range<usize>,
+    pub help: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Tok {
+    And,
+    Or,
+    Not,
+    Of,
+    LParen,
+    RParen,
+    /// An identifier, a pattern, `1`, `any`, `all` or `them`.
+    Word(String),
+}
+
+fn lex(text: &str) -> Result<Vec<(Tok, Range<usize>)>, ParseError> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c == b'(' {
+            out.push((Tok::LParen, i..i + 1));
+            i += 1;
+        } else if c == b')' {
+            out.push((Tok::RParen, i..i + 1));
+            i += 1;
+        } else if is_word_byte(c) {
+            let start = i;
+            while i < bytes.len() && is_word_byte(bytes[i]) {
+                i += 1;
+            }
+            let word = &text[start..i];
+            let tok = match word {
+                "and" => Tok::And,
+                "or" => Tok::Or,
+                "not" => Tok::Not,
+                "of" => Tok::Of,
+                _ => {
+                    if matches!(word.to_ascii_lowercase().as_str(), "and" | "or" | "not" | "of") {
+                        return Err(ParseError {
+                            message: format!("operator `{word}` must be written in lower case"),
+                            span: start..i,
+                            help: Some(format!("write `{}`", word.to_ascii_lowercase())),
+                        });
+                    }
+                    Tok::Word(word.to_string())
+                }
+            };
+            out.push((tok, start..i));
+        } else {
+            let ch = text[i..].chars().next().unwrap_or('?');
+            let hint = match ch {
+                '|' => Some(
+                    "Sigma v2 has no `| count()` aggregations; write a correlation rule instead"
+                        .to_string(),
+                ),
+                '&' => Some("write `and`".to_string()),
+                '!' => Some("write `not`".to_string()),
+                _ => None,
+            };
+            return Err(ParseError {
+                message: format!("unexpected character `{ch}` in condition"),
+                span: i..i + ch.len_utf8(),
+                help: hint,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'*' | b'.')
+}
+
+/// Parse one condition string.
+pub fn parse(text: &str) -> Result<Expr, ParseError> {
+    let tokens = lex(text)?;
+    if tokens.is_empty() {
+        return Err(ParseError {
+            message: "the condition is empty".into(),
+            span: 0..text.len(),
+            help: Some("name the search identifiers to combine, e.g. `selection and not filter`".into()),
+        });
+    }
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        end: text.len(),
+    };
+    let expr = parser.or_expr()?;
+    if let Some((tok, span)) = parser.tokens.get(parser.pos) {
+        let help = match tok {
+            Tok::RParen => Some("remove the unmatched `)`".to_string()),
+            Tok::Word(_) => Some("join the parts with `and` or `or`".to_string()),
+            _ => None,
+        };
+        return Err(ParseError {
+            message: format!("unexpected {} after a complete condition", describe(tok)),
+            span: span.clone(),
+            help,
+        });
+    }
+    Ok(expr)
+}
+
+struct Parser {
+    tokens: Vec<(Tok, Range<usize>)>,
+    pos: usize,
+    end: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.tokens.get(self.pos).map(|(t, _)| t)
+    }
+
+    fn next(&mut self) -> Option<(Tok, Range<usize>)> {
+        let item = self.tokens.get(self.pos).cloned();
+        self.pos += 1;
+        item
+    }
+
+    fn or_expr(&mut self) -> Result<Expr, ParseError> {
+        let mut items = vec![self.and_expr()?];
+        while self.peek() == Some(&Tok::Or) {
+            self.pos += 1;
+            items.push(self.and_expr()?);
+        }
+        Ok(if items.len() == 1 { items.remove(0) } else { Expr::Or(items) })
+    }
+
+    fn and_expr(&mut self) -> Result<Expr, ParseError> {
+        let mut items = vec![self.not_expr()?];
+        while self.peek() == Some(&Tok::And) {
+            self.pos += 1;
+            items.push(self.not_expr()?);
+        }
+        Ok(if items.len() == 1 { items.remove(0) } else { Expr::And(items) })
+    }
+
+    fn not_expr(&mut self) -> Result<Expr, ParseError> {
+        if self.peek() == Some(&Tok::Not) {
+            self.pos += 1;
+            return Ok(Expr::Not(Box::new(self.not_expr()?)));
+        }
+        self.operand()
+    }
+
+    fn operand(&mut self) -> Result<Expr, ParseError> {
+        let Some((tok, span)) = self.next() else {
+            return Err(ParseError {
+                message: "the condition ends where a search identifier was expected".into(),
+                span: self.end..self.end,
+                help: Some("complete the condition after the last operator".into()),
+            });
+        };
+        match tok {
+            Tok::LParen => {
+                let inner = self.or_expr()?;
+                match self.next() {
+                    Some((Tok::RParen, _)) => Ok(inner),
+                    _ => Err(ParseError {
+                        message: "unclosed `(`".into(),
+                        span,
+                        help: Some("add the matching `)`".into()),
+                    }),
+                }
+            }
+            Tok::Word(word) => {
+                let quantifier = match word.as_str() {
+                    "1" | "any" => Some(Quantifier::Any),
+                    "all" => Some(Quantifier::All),
+                    _ => None,
+                };
+                match (quantifier, self.peek()) {
+                    (Some(quantifier), Some(Tok::Of)) => {
+                        self.pos += 1;
+                        let Some((Tok::Word(target), target_span)) = self.next() else {
+                            return Err(ParseError {
+                                message: format!("`{word} of` needs `them` or a pattern"),
+                                span: span.start..self.end,
+                                help: Some(format!("e.g. `{word} of selection_*`")),
+                            });
+                        };
+                        let target = if target == "them" {
+                            Target::Them
+                        } else {
+                            Target::Pattern(target)
+                        };
+                        Ok(Expr::Of {
+                            quantifier,
+                            target,
+                            span: span.start..target_span.end,
+                        })
+                    }
+                    _ if word.contains('*') => Err(ParseError {
+                        message: format!("the pattern `{word}` needs a quantifier"),
+                        span,
+                        help: Some(format!("write `1 of {word}` or `all of {word}`")),
+                    }),
+                    _ if word.parse::<u64>().is_ok() && self.peek() == Some(&Tok::Of) => {
+                        Err(ParseError {
+                            message: format!("`{word} of` is not Sigma: only `1 of`, `any of` and `all of` exist"),
+                            span,
+                            help: Some("use a correlation rule to count matches".into()),
+                        })
+                    }
+                    _ => Ok(Expr::Ident { name: word, span }),
+                }
+            }
+            other => Err(ParseError {
+                message: format!("expected a search identifier, found {}", describe(&other)),
+                span,
+                help: None,
+            }),
+        }
+    }
+}
+
+fn describe(tok: &Tok) -> String {
+    match tok {
+        Tok::And => "`and`".into(),
+        Tok::Or => "`or`".into(),
+        Tok::Not => "`not`".into(),
+        Tok::Of => "`of`".into(),
+        Tok::LParen => "`(`".into(),
+        Tok::RParen => "`)`".into(),
+        Tok::Word(w) => format!("`{w}`"),
+    }
+}
+
+/// Whether a Sigma identifier pattern (`*` wildcards) matches a name.
+pub fn pattern_matches(pattern: &str, name: &str) -> bool {
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some((b'*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
+            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
+        }
+    }
+    go(pattern.as_bytes(), name.as_bytes())
+}
+
+/// The identifiers a quantifier target selects, per the specification:
+/// `them` skips names starting with `_`; a pattern skips them too unless the
+/// pattern itself starts with `_`.
+pub fn select<'a>(target: &Target, names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    names
+        .into_iter()
+        .filter(|name| match target {
+            Target::Them => !name.starts_with('_'),
+            Target::Pattern(p) => {
+                pattern_matches(p, name) && (p.starts_with('_') || !name.starts_with('_'))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ident(name: &str) -> String {
+        name.to_string()
+    }
+
+    fn shape(e: &Expr) -> String {
+        match e {
+            Expr::Or(items) => format!("or({})", items.iter().map(shape).collect::<Vec<_>>().join(",")),
+            Expr::And(items) => format!("and({})", items.iter().map(shape).collect::<Vec<_>>().join(",")),
+            Expr::Not(inner) => format!("not({})", shape(inner)),
+            Expr::Ident { name, .. } => ident(name),
+            Expr::Of { quantifier, target, .. } => {
+                let q = if *quantifier == Quantifier::All { "all" } else { "any" };
+                let t = match target {
+                    Target::Them => "them".to_string(),
+                    Target::Pattern(p) => p.clone(),
+                };
+                format!("{q}[{t}]")
+            }
+        }
+    }
+
+    #[test]
+    fn precedence_not_and_or() {
+        let e = parse("a or b and not c").unwrap();
+        assert_eq!(shape(&e), "or(a,and(b,not(c)))");
+        let e = parse("(a or b) and not 1 of filter_*").unwrap();
+        assert_eq!(shape(&e), "and(or(a,b),not(any[filter_*]))");
+        let e = parse("all of them").unwrap();
+        assert_eq!(shape(&e), "all[them]");
+        let e = parse("any of sel* and not not x").unwrap();
+        assert_eq!(shape(&e), "and(any[sel*],not(not(x)))");
+    }
+
+    #[test]
+    fn multi_line_conditions_parse() {
+        let e = parse("selection\n  and not filter").unwrap();
+        assert_eq!(shape(&e), "and(selection,not(filter))");
+    }
+
+    #[test]
+    fn errors_are_located() {
+        let err = parse("sel AND filter").unwrap_err();
+        assert_eq!(err.span, 4..7);
+        let err = parse("sel and (a or b").unwrap_err();
+        assert_eq!(err.message, "unclosed `(`");
+        let err = parse("sel and").unwrap_err();
+        assert_eq!(err.span, 7..7);
+        let err = parse("sel filter").unwrap_err();
+        assert!(err.message.contains("unexpected `filter`"));
+        let err = parse("selection | count() > 5").unwrap_err();
+        assert!(err.help.unwrap().contains("correlation"));
+        let err = parse("sel_*").unwrap_err();
+        assert!(err.message.contains("needs a quantifier"));
+        let err = parse("2 of sel*").unwrap_err();
+        assert!(err.message.contains("only `1 of`"));
+    }
+
+    #[test]
+    fn patterns_and_them() {
+        let names = ["selection", "sel_a", "_hidden", "filter"];
+        assert_eq!(select(&Target::Them, names), vec!["selection", "sel_a", "filter"]);
+        assert_eq!(select(&Target::Pattern("sel*".into()), names), vec!["selection", "sel_a"]);
+        assert_eq!(select(&Target::Pattern("_*".into()), names), vec!["_hidden"]);
+        assert!(pattern_matches("*", ""));
+        assert!(!pattern_matches("a*b", "ac"));
+    }
+}

@@ -1,0 +1,132 @@
+//! Source files and positions.
+//!
+//! Every finding stetho reports points into a file a person wrote. This
+//! module owns the text of those files and the conversion from byte offsets
+//! (what the parsers and renderers use) to 1-based line and column numbers
+//! (what people, editors and SARIF viewers use). Columns count Unicode
+//! characters, not bytes, so a rule with an accented title still gets the
+//! column an editor shows.
+
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A half-open byte range `start..end` into a [`SourceFile`]'s text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        Span {
+            start,
+            end: end.max(start),
+        }
+    }
+
+    /// A sub-span `offset..offset+len` relative to this span's start.
+    pub fn sub(self, offset: usize, len: usize) -> Self {
+        let start = (self.start + offset).min(self.end);
+        Span::new(start, (start + len).min(self.end.max(start + len)))
+    }
+}
+
+/// A 1-based line and column (in characters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LineCol {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// The text of one input file, with a line index built once.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as the user should see it (relative to where they ran stetho
+    /// when possible, always with `/` separators so output is the same on
+    /// every machine).
+    pub display: String,
+    /// The path to open the file again (for fixes and formatting).
+    pub path: PathBuf,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(path: &Path, display: String, text: String) -> Arc<Self> {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Arc::new(SourceFile {
+            display,
+            path: path.to_path_buf(),
+            text,
+            line_starts,
+        })
+    }
+
+    /// A source with no file behind it (tests, stdin).
+    pub fn virtual_file(display: &str, text: &str) -> Arc<Self> {
+        SourceFile::new(Path::new(display), display.to_string(), text.to_string())
+    }
+
+    /// Line and column of a byte offset; offsets past the end clamp to the end.
+    pub fn line_col(&self, offset: usize) -> LineCol {
+        let offset = self.floor_char_boundary(offset.min(self.text.len()));
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let column = self.text[self.line_starts[line]..offset].chars().count() + 1;
+        LineCol {
+            line: line + 1,
+            column,
+        }
+    }
+
+    /// The text covered by a span (empty if the span is out of range).
+    pub fn slice(&self, span: Span) -> &str {
+        self.text.get(span.start..span.end).unwrap_or("")
+    }
+
+    fn floor_char_boundary(&self, mut offset: usize) -> usize {
+        while offset > 0 && !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        offset
+    }
+}
+
+/// Turn a path into the form shown to users: relative to the current
+/// directory when it is below it, with forward slashes.
+pub fn display_path(path: &Path) -> String {
+    let rel = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    let shown = rel.to_string_lossy().replace('\\', "/");
+    shown.strip_prefix("./").unwrap_or(&shown).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters_not_bytes() {
+        let src = SourceFile::virtual_file("x.yml", "title: é\nlevel: x\n");
+        assert_eq!(src.line_col(0), LineCol { line: 1, column: 1 });
+        // "level" starts after "title: é\n" = 10 bytes, 9 characters.
+        assert_eq!(src.line_col(10), LineCol { line: 2, column: 1 });
+        // The byte after 'é' (offset 9) is column 9 of line 1.
+        assert_eq!(src.line_col(9), LineCol { line: 1, column: 9 });
+    }
+
+    #[test]
+    fn offsets_inside_a_character_snap_back() {
+        let src = SourceFile::virtual_file("x.yml", "é");
+        assert_eq!(src.line_col(1), LineCol { line: 1, column: 1 });
+        assert_eq!(src.line_col(99), LineCol { line: 1, column: 2 });
+    }
+}
