@@ -205,6 +205,12 @@ fn shift(node: &mut yaml::Node, by: usize) {
 fn yaml_diagnostic(file: &Arc<SourceFile>, error: &yaml::YamlError, bom: usize) -> Diagnostic {
     let span = Span::new(error.span.start + bom, error.span.end + bom);
     match &error.kind {
+        YamlErrorKind::Syntax(message) if message.contains("recursion limit") => {
+            Diagnostic::error("STH003", format!("nesting deeper than the YAML parser allows ({message})"))
+                .at(file, span)
+                .label("nesting too deep from here")
+                .help("Sigma rules need only a few levels of nesting")
+        }
         YamlErrorKind::Syntax(message) => Diagnostic::error("STH001", format!("YAML syntax error: {message}"))
             .at(file, span)
             .label("the parser stopped here")
@@ -216,7 +222,13 @@ fn yaml_diagnostic(file: &Arc<SourceFile>, error: &yaml::YamlError, bom: usize) 
                 .related(file, Span::new(first.start + bom, first.end + bom), "first defined here")
                 .help("YAML loaders disagree on which one wins; keep one and merge the values")
         }
-        YamlErrorKind::NotAllowed(what) => Diagnostic::error("STH006", format!("{what} are not allowed in rule files"))
+        YamlErrorKind::NotAllowed { what, more } => Diagnostic::error(
+            "STH006",
+            match more {
+                0 => format!("{what} are not allowed in rule files"),
+                n => format!("{what} are not allowed in rule files ({n} more in this file)"),
+            },
+        )
             .at(file, span)
             .label("not allowed")
             .help("write the value out in full; Sigma tools differ in how they expand these"),

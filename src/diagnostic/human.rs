@@ -88,8 +88,16 @@ fn snippet<'a>(
     kind: AnnotationKind,
 ) -> Snippet<'a, annotate_snippets::Annotation<'a>> {
     let text = file.text.as_str();
-    let start = span.start.min(text.len());
-    let end = span.end.min(text.len()).max(start);
+    // Spans come from byte offsets; widen them to whole characters so a
+    // span inside a multi-byte character can never split it.
+    let mut start = span.start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = span.end.min(text.len()).max(start);
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
     let first_line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let mut last_line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
     // Keep long spans readable: cut after a few lines.

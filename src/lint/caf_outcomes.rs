@@ -35,7 +35,8 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     let Some(list) = caf.get("outcomes") else { return };
     let outcomes = list.string_list();
     for (id, span) in &outcomes {
-        if known.contains_key(*id) {
+        // Malformed ids are the schema's to report (STH101).
+        if known.contains_key(*id) || !well_formed(id) {
             continue;
         }
         let other = if version == "3.2" { "4.0" } else { "3.2" };
@@ -61,4 +62,10 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 .help("add C1.c, or C2.a for a hunting query"),
         );
     }
+}
+
+/// `A1.a` .. `D6.f`: the shape every CAF outcome id has.
+fn well_formed(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 4 && (b'A'..=b'D').contains(&b[0]) && (b'1'..=b'6').contains(&b[1]) && b[2] == b'.' && (b'a'..=b'f').contains(&b[3])
 }

@@ -37,7 +37,7 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             .iter()
             .find(|k| format!("{key}s") == **k || format!("{k}s") == key)
             .copied();
-        if let Some(suggestion) = singular_plural.or_else(|| did_you_mean(key, KNOWN.iter().copied())) {
+        if let Some(suggestion) = singular_plural.or_else(|| (key.len() >= 4).then(|| did_you_mean(key, KNOWN.iter().copied())).flatten()) {
             out.push(
                 report(&LINT, format!("`{key}` is not a Sigma attribute"))
                     .at(&rule.file, entry.key.span)

@@ -115,7 +115,12 @@ impl Scalar {
                 "a number with a leading zero: YAML 1.1 reads it as octal or a string, YAML 1.2 as a decimal number",
             );
         }
-        if digits.starts_with("0o") || digits.starts_with("0b") {
+        let radix = |prefix: &str, valid: fn(u8) -> bool| {
+            digits
+                .strip_prefix(prefix)
+                .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(valid))
+        };
+        if radix("0o", |b| (b'0'..=b'7').contains(&b)) || radix("0b", |b| b == b'0' || b == b'1') {
             return Some("YAML 1.1 and YAML 1.2 disagree on this number prefix");
         }
         if digits.contains('_')
@@ -329,8 +334,9 @@ pub enum YamlErrorKind {
     Syntax(String),
     #[error("duplicate key `{key}`")]
     DuplicateKey { key: String, first: Span },
-    #[error("{0} are not allowed in rule files")]
-    NotAllowed(&'static str),
+    /// `more` counts further uses in the same file, reported once.
+    #[error("{what} are not allowed in rule files")]
+    NotAllowed { what: &'static str, more: usize },
     #[error("nesting deeper than {MAX_DEPTH} levels")]
     TooDeep,
     #[error("mapping keys must be plain text, not a list or a mapping")]
@@ -368,7 +374,6 @@ pub struct Loaded {
 pub fn load(text: &str) -> Loaded {
     let offsets = CharOffsets::new(text);
     let mut builder = Builder {
-        offsets: &offsets,
         stack: Vec::new(),
         loaded: Loaded::default(),
     };
@@ -446,13 +451,12 @@ enum Frame {
     },
 }
 
-struct Builder<'a> {
-    offsets: &'a CharOffsets,
+struct Builder {
     stack: Vec<Frame>,
     loaded: Loaded,
 }
 
-impl Builder<'_> {
+impl Builder {
     fn on_event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
@@ -467,7 +471,7 @@ impl Builder<'_> {
                 self.push(node);
             }
             Event::Alias(_) => {
-                self.error(YamlErrorKind::NotAllowed("YAML aliases (`*name`)"), span);
+                self.not_allowed("YAML aliases (`*name`)", span);
                 // Stand in a null so the tree keeps its shape; the alias is
                 // never expanded.
                 self.push(Node {
@@ -555,7 +559,10 @@ impl Builder<'_> {
                         });
                     } else if node.as_str() == Some("<<") {
                         errors.push(YamlError {
-                            kind: YamlErrorKind::NotAllowed("YAML merge keys (`<<`)"),
+                            kind: YamlErrorKind::NotAllowed {
+                                what: "YAML merge keys (`<<`)",
+                                more: 0,
+                            },
                             span: node.span,
                         });
                     }
@@ -585,16 +592,28 @@ impl Builder<'_> {
 
     fn check_anchor_and_tag(&mut self, anchor: usize, tagged: bool, span: Span) {
         if anchor != 0 {
-            self.error(YamlErrorKind::NotAllowed("YAML anchors (`&name`)"), span);
+            self.not_allowed("YAML anchors (`&name`)", span);
         }
         if tagged {
-            self.error(YamlErrorKind::NotAllowed("YAML tags (`!tag`)"), span);
+            self.not_allowed("YAML tags (`!tag`)", span);
         }
     }
 
-    fn error(&mut self, kind: YamlErrorKind, span: Span) {
-        let _ = self.offsets;
-        self.loaded.errors.push(YamlError { kind, span });
+    /// Report the first use of a forbidden feature; count the rest, so an
+    /// alias bomb gives one finding, not thousands.
+    fn not_allowed(&mut self, what: &'static str, span: Span) {
+        for error in &mut self.loaded.errors {
+            if let YamlErrorKind::NotAllowed { what: w, more } = &mut error.kind {
+                if *w == what {
+                    *more += 1;
+                    return;
+                }
+            }
+        }
+        self.loaded.errors.push(YamlError {
+            kind: YamlErrorKind::NotAllowed { what, more: 0 },
+            span,
+        });
     }
 }
 
@@ -666,8 +685,19 @@ mod tests {
     fn aliases_are_rejected_not_expanded() {
         let loaded = load("a: &x [1, 2]\nb: [*x, *x]\n");
         let kinds: Vec<_> = loaded.errors.iter().map(|e| e.kind.clone()).collect();
-        assert!(kinds.contains(&YamlErrorKind::NotAllowed("YAML anchors (`&name`)")));
-        assert!(kinds.contains(&YamlErrorKind::NotAllowed("YAML aliases (`*name`)")));
+        assert_eq!(
+            kinds,
+            vec![
+                YamlErrorKind::NotAllowed {
+                    what: "YAML anchors (`&name`)",
+                    more: 0
+                },
+                YamlErrorKind::NotAllowed {
+                    what: "YAML aliases (`*name`)",
+                    more: 1
+                },
+            ]
+        );
     }
 
     #[test]
@@ -702,6 +732,8 @@ mod tests {
         assert!(s("1_000").yaml11_ambiguity().is_some());
         assert!(s("190:20:30").yaml11_ambiguity().is_some());
         assert!(s("4624").yaml11_ambiguity().is_none());
+        assert!(s("0b0c7d52-3d0e-4b6f-8f0f-4a3f1c2d9e01").yaml11_ambiguity().is_none());
+        assert!(s("0b101").yaml11_ambiguity().is_some());
         assert!(s("cmd.exe").yaml11_ambiguity().is_none());
         assert!(s("C:\\Windows").yaml11_ambiguity().is_none());
     }
