@@ -13,14 +13,20 @@ fn main() {
     let mut files = Vec::new();
     collect(&schemas, &mut files);
     files.sort();
-    let mut code = String::from("/// Files under `schemas/`, by path relative to it, sorted.\npub static FILES: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// Files under `schemas/`, by path relative to it, sorted.\npub static FILES: &[(&str, &str)] = &[\n",
+    );
     for path in &files {
         let rel = path
             .strip_prefix(&schemas)
             .expect("below schemas/")
             .to_string_lossy()
             .replace('\\', "/");
-        let _ = writeln!(code, "    ({rel:?}, include_str!({:?})),", path.to_string_lossy());
+        let _ = writeln!(
+            code,
+            "    ({rel:?}, include_str!({:?})),",
+            path.to_string_lossy()
+        );
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets this")).join("embedded.rs");

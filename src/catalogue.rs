@@ -58,13 +58,19 @@ pub fn attack() -> &'static Attack {
         let version = techniques_text
             .lines()
             .next()
-            .and_then(|l| l.split_whitespace().find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit())))
+            .and_then(|l| {
+                l.split_whitespace()
+                    .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+            })
             .unwrap_or("unknown")
             .to_string();
         let techniques = tsv(techniques_text)
             .map(|cols| {
                 let status = parse_status(cols.get(2).copied());
-                (cols[0].to_string(), (cols.get(1).copied().unwrap_or("").to_string(), status))
+                (
+                    cols[0].to_string(),
+                    (cols.get(1).copied().unwrap_or("").to_string(), status),
+                )
             })
             .collect();
         let tactics = tsv(embedded("catalogues/attack-tactics.tsv").unwrap_or(""))
@@ -108,7 +114,12 @@ pub fn caf_outcomes(version: &str) -> Option<&'static BTreeMap<String, String>> 
                     .trim_end_matches(".tsv")
                     .to_string();
                 let outcomes = tsv(text)
-                    .map(|c| (c[0].to_string(), c.get(1).copied().unwrap_or("").to_string()))
+                    .map(|c| {
+                        (
+                            c[0].to_string(),
+                            c.get(1).copied().unwrap_or("").to_string(),
+                        )
+                    })
                     .collect();
                 (version, outcomes)
             })
@@ -138,15 +149,20 @@ impl FieldCatalogue {
     /// How many logsource keys this catalogue pins down: the most specific
     /// matching catalogue wins.
     fn specificity(&self) -> usize {
-        [&self.logsource.product, &self.logsource.category, &self.logsource.service]
-            .iter()
-            .filter(|p| p.is_some())
-            .count()
+        [
+            &self.logsource.product,
+            &self.logsource.category,
+            &self.logsource.service,
+        ]
+        .iter()
+        .filter(|p| p.is_some())
+        .count()
     }
 
     fn applies_to(&self, ls: &LogSource) -> bool {
         let same = |mine: &Option<String>, theirs: &Option<String>| {
-            mine.as_ref().is_none_or(|m| theirs.as_deref() == Some(m.as_str()))
+            mine.as_ref()
+                .is_none_or(|m| theirs.as_deref() == Some(m.as_str()))
         };
         self.specificity() > 0
             && same(&self.logsource.product, &ls.product)
@@ -159,8 +175,13 @@ impl FieldCatalogue {
         let loaded = yaml::load(text);
         let doc = loaded.documents.first()?;
         let list = |node: Option<&Node>| -> Option<Vec<String>> {
-            node.and_then(Node::as_seq)
-                .map(|items| items.iter().filter_map(Node::as_str).map(str::to_string).collect())
+            node.and_then(Node::as_seq).map(|items| {
+                items
+                    .iter()
+                    .filter_map(Node::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
         };
         Some(FieldCatalogue {
             name: name.to_string(),
@@ -264,6 +285,10 @@ mod tests {
             category: Some("process_creation".into()),
             service: None,
         };
-        assert_eq!(set.for_logsource(&rule).and_then(|c| c.logsource.category.as_deref()), Some("process_creation"));
+        assert_eq!(
+            set.for_logsource(&rule)
+                .and_then(|c| c.logsource.category.as_deref()),
+            Some("process_creation")
+        );
     }
 }

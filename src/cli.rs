@@ -22,8 +22,12 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// Use this config file instead of looking for stetho.toml.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE", global = true, conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
+    /// Ignore stetho.toml: plain Sigma on the paths given (e.g. a SigmaHQ
+    /// checkout inside a stetho repository).
+    #[arg(long, global = true)]
+    pub no_config: bool,
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N", global = true)]
     pub jobs: Option<usize>,

@@ -64,7 +64,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
 }
 
 fn is_yaml(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yml" | "yaml")
+    )
 }
 
 /// What loading a set of rule files produced.
@@ -75,10 +78,13 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// What one file gave: its source (if it could be read), its rules and
+/// its problems.
+pub type FileResult = (Option<Arc<SourceFile>>, Vec<Rule>, Vec<Diagnostic>);
+
 /// Read and parse every file (in parallel), keeping the discovery order.
 pub fn load_files(paths: &[PathBuf]) -> Loaded {
-    let per_file: Vec<(Option<Arc<SourceFile>>, Vec<Rule>, Vec<Diagnostic>)> =
-        paths.par_iter().map(|p| load_file(p)).collect();
+    let per_file: Vec<FileResult> = paths.par_iter().map(|p| load_file(p)).collect();
     let mut loaded = Loaded::default();
     for (file, rules, diagnostics) in per_file {
         loaded.files.extend(file);
@@ -89,7 +95,7 @@ pub fn load_files(paths: &[PathBuf]) -> Loaded {
 }
 
 /// Read one file into rules, reporting what is wrong with it.
-pub fn load_file(path: &Path) -> (Option<Arc<SourceFile>>, Vec<Rule>, Vec<Diagnostic>) {
+pub fn load_file(path: &Path) -> FileResult {
     let display = display_path(path);
     let placeholder = SourceFile::new(path, display.clone(), String::new());
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -108,7 +114,8 @@ pub fn load_file(path: &Path) -> (Option<Arc<SourceFile>>, Vec<Rule>, Vec<Diagno
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            let d = Diagnostic::error("STH009", format!("cannot read file: {e}")).in_file(&placeholder);
+            let d =
+                Diagnostic::error("STH009", format!("cannot read file: {e}")).in_file(&placeholder);
             return (Some(placeholder), Vec::new(), vec![d]);
         }
     };
@@ -167,10 +174,13 @@ pub fn parse_source(file: &Arc<SourceFile>) -> (Vec<Rule>, Vec<Diagnostic>) {
         }
         if doc.as_map().is_none() {
             diagnostics.push(
-                Diagnostic::error("STH008", "a rule document must be a mapping of keys to values")
-                    .at(file, doc.span)
-                    .label("this is not a mapping")
-                    .help("a Sigma rule starts with `title:`"),
+                Diagnostic::error(
+                    "STH008",
+                    "a rule document must be a mapping of keys to values",
+                )
+                .at(file, doc.span)
+                .label("this is not a mapping")
+                .help("a Sigma rule starts with `title:`"),
             );
             continue;
         }
@@ -205,21 +215,28 @@ fn shift(node: &mut yaml::Node, by: usize) {
 fn yaml_diagnostic(file: &Arc<SourceFile>, error: &yaml::YamlError, bom: usize) -> Diagnostic {
     let span = Span::new(error.span.start + bom, error.span.end + bom);
     match &error.kind {
-        YamlErrorKind::Syntax(message) if message.contains("recursion limit") => {
-            Diagnostic::error("STH003", format!("nesting deeper than the YAML parser allows ({message})"))
+        YamlErrorKind::Syntax(message) if message.contains("recursion limit") => Diagnostic::error(
+            "STH003",
+            format!("nesting deeper than the YAML parser allows ({message})"),
+        )
+        .at(file, span)
+        .label("nesting too deep from here")
+        .help("Sigma rules need only a few levels of nesting"),
+        YamlErrorKind::Syntax(message) => {
+            Diagnostic::error("STH001", format!("YAML syntax error: {message}"))
                 .at(file, span)
-                .label("nesting too deep from here")
-                .help("Sigma rules need only a few levels of nesting")
+                .label("the parser stopped here")
+                .help("check indentation, quotes and brackets around this point")
         }
-        YamlErrorKind::Syntax(message) => Diagnostic::error("STH001", format!("YAML syntax error: {message}"))
-            .at(file, span)
-            .label("the parser stopped here")
-            .help("check indentation, quotes and brackets around this point"),
         YamlErrorKind::DuplicateKey { key, first } => {
             Diagnostic::error("STH002", format!("duplicate key `{key}`"))
                 .at(file, span)
                 .label("second definition")
-                .related(file, Span::new(first.start + bom, first.end + bom), "first defined here")
+                .related(
+                    file,
+                    Span::new(first.start + bom, first.end + bom),
+                    "first defined here",
+                )
                 .help("YAML loaders disagree on which one wins; keep one and merge the values")
         }
         YamlErrorKind::NotAllowed { what, more } => Diagnostic::error(
@@ -229,9 +246,9 @@ fn yaml_diagnostic(file: &Arc<SourceFile>, error: &yaml::YamlError, bom: usize) 
                 n => format!("{what} are not allowed in rule files ({n} more in this file)"),
             },
         )
-            .at(file, span)
-            .label("not allowed")
-            .help("write the value out in full; Sigma tools differ in how they expand these"),
+        .at(file, span)
+        .label("not allowed")
+        .help("write the value out in full; Sigma tools differ in how they expand these"),
         YamlErrorKind::TooDeep => Diagnostic::error("STH003", error.kind.to_string())
             .at(file, span)
             .label("nesting too deep from here")

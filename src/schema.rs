@@ -88,9 +88,12 @@ pub fn check(
 ) {
     let Some(compiled) = compiled(kind) else {
         out.push(
-            Diagnostic::error("STH100", format!("the embedded schema {} failed to load", kind.file()))
-                .in_file(file)
-                .help("this is a bug in stetho; please report it"),
+            Diagnostic::error(
+                "STH100",
+                format!("the embedded schema {} failed to load", kind.file()),
+            )
+            .in_file(file)
+            .help("this is a bug in stetho; please report it"),
         );
         return;
     };
@@ -105,7 +108,9 @@ pub fn check(
 /// the document explains the problem best (Python jsonschema's `best_match`).
 fn best_leaf<'a>(error: &'a ValidationError<'a>) -> &'a ValidationError<'a> {
     let context = match error.kind() {
-        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => context,
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            context
+        }
         _ => return error,
     };
     let mut best: Option<&ValidationError<'_>> = None;
@@ -113,7 +118,8 @@ fn best_leaf<'a>(error: &'a ValidationError<'a>) -> &'a ValidationError<'a> {
         for sub in branch {
             let sub = best_leaf(sub);
             let depth = sub.instance_path().as_str().matches('/').count();
-            let better = best.is_none_or(|b| depth > b.instance_path().as_str().matches('/').count());
+            let better =
+                best.is_none_or(|b| depth > b.instance_path().as_str().matches('/').count());
             if better {
                 best = Some(sub);
             }
@@ -136,7 +142,11 @@ fn describe(
     error: &ValidationError<'_>,
 ) -> Diagnostic {
     let path = format!("{prefix}{}", error.instance_path().as_str());
-    let shown_path = if path.is_empty() { "/".to_string() } else { path.clone() };
+    let shown_path = if path.is_empty() {
+        "/".to_string()
+    } else {
+        path.clone()
+    };
     let value_span = root.span_at_pointer(&path, false);
     let key_span = root.span_at_pointer(&path, true);
     let code = kind.code();
@@ -144,10 +154,17 @@ fn describe(
     match error.kind() {
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default();
-            let span = if path.is_empty() { root.span.sub(0, 0) } else { key_span };
-            Diagnostic::error(code, format!("missing required key `{name}` in `{shown_path}`"))
-                .at(file, span)
-                .label(format!("`{name}` is required here"))
+            let span = if path.is_empty() {
+                root.span.sub(0, 0)
+            } else {
+                key_span
+            };
+            Diagnostic::error(
+                code,
+                format!("missing required key `{name}` in `{shown_path}`"),
+            )
+            .at(file, span)
+            .label(format!("`{name}` is required here"))
         }
         ValidationErrorKind::AdditionalProperties { unexpected }
         | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
@@ -170,26 +187,39 @@ fn describe(
                 .map(|a| a.iter().map(value_text).collect())
                 .unwrap_or_default();
             let got = value_text(instance);
-            let mut d = Diagnostic::error(code, format!("`{got}` is not a valid value for `{shown_path}`"))
-                .at(file, value_span)
-                .label(format!("expected one of: {}", choices.join(", ")));
+            let mut d = Diagnostic::error(
+                code,
+                format!("`{got}` is not a valid value for `{shown_path}`"),
+            )
+            .at(file, value_span)
+            .label(format!("expected one of: {}", choices.join(", ")));
             if let Some(s) = did_you_mean(&got, choices.iter().map(String::as_str)) {
                 d = d.help(format!("did you mean `{s}`?"));
             }
             d
         }
         ValidationErrorKind::Type { kind: expected } => {
-            let expected = format!("{expected:?}").to_lowercase().replace("single(", "").replace(')', "");
+            let expected = format!("{expected:?}")
+                .to_lowercase()
+                .replace("single(", "")
+                .replace(')', "");
             Diagnostic::error(
                 code,
-                format!("`{shown_path}` must be {}, not {}", expected_words(&expected), json_type(instance)),
+                format!(
+                    "`{shown_path}` must be {}, not {}",
+                    expected_words(&expected),
+                    json_type(instance)
+                ),
             )
             .at(file, value_span)
             .label(format!("this is {}", json_type(instance)))
         }
         ValidationErrorKind::Pattern { pattern } => Diagnostic::error(
             code,
-            format!("`{}` does not have the expected format for `{shown_path}`", value_text(instance)),
+            format!(
+                "`{}` does not have the expected format for `{shown_path}`",
+                value_text(instance)
+            ),
         )
         .at(file, value_span)
         .label(format!("must match `{pattern}`"))
@@ -197,9 +227,12 @@ fn describe(
         ValidationErrorKind::PropertyNames { error: inner } => {
             let name = value_text(inner.instance());
             let span = root.span_at_pointer(&format!("{path}/{}", escape_pointer(&name)), true);
-            Diagnostic::error(code, format!("`{name}` is not a valid key in `{shown_path}`"))
-                .at(file, span)
-                .label(inner.to_string())
+            Diagnostic::error(
+                code,
+                format!("`{name}` is not a valid key in `{shown_path}`"),
+            )
+            .at(file, span)
+            .label(inner.to_string())
         }
         _ => Diagnostic::error(code, format!("`{shown_path}`: {error}"))
             .at(file, value_span)
@@ -227,7 +260,9 @@ fn pattern_help(path: &str) -> String {
         }
         "id" => "use a UUID such as 'c1a4c0f0-5c1e-4a7e-9d1b-3f9a0e1d2c3b'".to_string(),
         "timespan" => "a number and a unit: s, m, h or d, e.g. 10m".to_string(),
-        _ if path.contains("/tags/") => "tags are lower-case `namespace.value`, e.g. attack.t1059.001".to_string(),
+        _ if path.contains("/tags/") => {
+            "tags are lower-case `namespace.value`, e.g. attack.t1059.001".to_string()
+        }
         _ => "see the schema in schemas/ for the expected format".to_string(),
     }
 }
@@ -241,7 +276,9 @@ fn expected_words(kind: &str) -> String {
         "number" => "a number".to_string(),
         "boolean" => "true or false".to_string(),
         "null" => "null".to_string(),
-        other => other.replace("multiple([", "one of ").replace(['[', ']'], ""),
+        other => other
+            .replace("multiple([", "one of ")
+            .replace(['[', ']'], ""),
     }
 }
 

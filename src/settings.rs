@@ -110,9 +110,17 @@ impl Project {
         }
         let root = path
             .parent()
-            .map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() })
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    p.to_path_buf()
+                }
+            })
             .unwrap_or_else(|| PathBuf::from("."));
-        let at = |p: Option<PathBuf>, default: &str| root.join(p.unwrap_or_else(|| PathBuf::from(default)));
+        let at = |p: Option<PathBuf>, default: &str| {
+            root.join(p.unwrap_or_else(|| PathBuf::from(default)))
+        };
         let section = file.project;
         let mut project = Project {
             profile: section.profile.unwrap_or(Profile::Healthcare),
@@ -132,7 +140,8 @@ impl Project {
         Ok(project)
     }
 
-    fn without_config() -> Project {
+    /// Settings for plain Sigma files outside any project.
+    pub fn without_config() -> Project {
         Project {
             root: None,
             profile: Profile::Sigma,
@@ -156,11 +165,16 @@ impl Project {
 
     /// Resolve a path written in a rule (a playbook) against the project.
     pub fn resolve(&self, relative: &str) -> PathBuf {
-        self.root.as_deref().unwrap_or(Path::new(".")).join(relative)
+        self.root
+            .as_deref()
+            .unwrap_or(Path::new("."))
+            .join(relative)
     }
 }
 
 fn find_upwards(name: &str) -> Option<PathBuf> {
     let cwd = std::env::current_dir().ok()?;
-    cwd.ancestors().map(|dir| dir.join(name)).find(|p| p.is_file())
+    cwd.ancestors()
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
 }

@@ -2,14 +2,21 @@
 
 /// The candidate closest to `name` by edit distance, if it is close enough
 /// to be a plausible typo (case differences count as near misses).
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = name.to_lowercase();
     let limit = (name.chars().count() / 3).clamp(1, 4);
     candidates
         .into_iter()
         .filter(|c| *c != name)
         .map(|c| {
-            let d = if c.to_lowercase() == lower { 0 } else { distance(&lower, &c.to_lowercase()) };
+            let d = if c.to_lowercase() == lower {
+                0
+            } else {
+                distance(&lower, &c.to_lowercase())
+            };
             (d, c)
         })
         .filter(|(d, _)| *d <= limit)

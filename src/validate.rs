@@ -34,7 +34,12 @@ impl Report {
 }
 
 /// Validate the rule files under `paths` with the project's settings.
-pub fn validate(paths: &[PathBuf], project: &Project, profile: Profile, today: time::Date) -> Result<Report, LoadError> {
+pub fn validate(
+    paths: &[PathBuf],
+    project: &Project,
+    profile: Profile,
+    today: time::Date,
+) -> Result<Report, LoadError> {
     let files = load::discover(paths)?;
     let loaded = load::load_files(&files);
     let mut diagnostics = loaded.diagnostics;
@@ -44,7 +49,14 @@ pub fn validate(paths: &[PathBuf], project: &Project, profile: Profile, today: t
             RuleKind::Correlation => SchemaKind::Correlation,
             RuleKind::Filter => SchemaKind::Filter,
         };
-        schema::check(kind, &rule.file, &rule.root, "", &rule.root, &mut diagnostics);
+        schema::check(
+            kind,
+            &rule.file,
+            &rule.root,
+            "",
+            &rule.root,
+            &mut diagnostics,
+        );
     }
     let fields = FieldCatalogues::load(project.root.as_ref().map(|_| project.fields.as_path()));
     let lists = list_names(project);

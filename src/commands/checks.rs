@@ -10,13 +10,25 @@ pub fn run(args: &ChecksArgs, out: &Output) -> Result<u8, String> {
     match args.format {
         ListFormat::Human => {
             for (lint, _) in REGISTRY {
-                text.push_str(&format!("{}  {:<8} {:<32} {}\n", lint.code, lint.severity.as_str(), lint.name, lint.summary));
+                text.push_str(&format!(
+                    "{}  {:<8} {:<32} {}\n",
+                    lint.code,
+                    lint.severity.as_str(),
+                    lint.name,
+                    lint.summary
+                ));
             }
         }
         ListFormat::Markdown => {
             text.push_str("| code | name | default | what it flags |\n|---|---|---|---|\n");
             for (lint, _) in REGISTRY {
-                text.push_str(&format!("| {} | `{}` | {} | {} |\n", lint.code, lint.name, lint.severity.as_str(), lint.summary));
+                text.push_str(&format!(
+                    "| {} | `{}` | {} | {} |\n",
+                    lint.code,
+                    lint.name,
+                    lint.severity.as_str(),
+                    lint.summary
+                ));
             }
         }
     }

@@ -21,18 +21,23 @@ impl Output {
         let color = match cli.color {
             Color::Always => true,
             Color::Never => false,
-            Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            Color::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
         };
-        Output { color, quiet: cli.quiet }
+        Output {
+            color,
+            quiet: cli.quiet,
+        }
     }
 
     /// Write to stdout; a closed pipe is not an error.
     pub fn print(&self, text: &str) {
         let mut out = std::io::stdout().lock();
-        if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                std::process::exit(0);
-            }
+        if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
         }
     }
 
@@ -45,7 +50,9 @@ impl Output {
 /// Run the parsed command line; returns the process exit status.
 pub fn run(cli: &Cli) -> u8 {
     if let Some(jobs) = cli.jobs {
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build_global();
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs.max(1))
+            .build_global();
     }
     let out = Output::new(cli);
     match &cli.command {

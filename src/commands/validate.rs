@@ -7,13 +7,24 @@ use crate::settings::Project;
 use crate::{exit_code, lint, validate};
 
 pub fn run(cli: &Cli, args: &ValidateArgs, out: &Output) -> Result<u8, String> {
-    let project = Project::discover(cli.config.as_deref(), &lint::codes()).map_err(|e| e.to_string())?;
-    let paths = if args.paths.is_empty() { project.rules.clone() } else { args.paths.clone() };
+    let project = if cli.no_config {
+        Project::without_config()
+    } else {
+        Project::discover(cli.config.as_deref(), &lint::codes()).map_err(|e| e.to_string())?
+    };
+    let paths = if args.paths.is_empty() {
+        project.rules.clone()
+    } else {
+        args.paths.clone()
+    };
     if paths.is_empty() {
-        return Err("no rule paths given and no stetho.toml found; run `stetho validate PATH..`".into());
+        return Err(
+            "no rule paths given and no stetho.toml found; run `stetho validate PATH..`".into(),
+        );
     }
     let profile = args.profile.unwrap_or(project.profile);
-    let report = validate::validate(&paths, &project, profile, validate::today()).map_err(|e| e.to_string())?;
+    let report = validate::validate(&paths, &project, profile, validate::today())
+        .map_err(|e| e.to_string())?;
     let summary = report.summary();
     let text = match args.format {
         ReportFormat::Human => {
@@ -33,5 +44,9 @@ pub fn run(cli: &Cli, args: &ValidateArgs, out: &Output) -> Result<u8, String> {
         .diagnostics
         .iter()
         .any(|d| d.severity == Severity::Error || (args.strict && d.severity == Severity::Warning));
-    Ok(if failing { exit_code::FINDINGS } else { exit_code::CLEAN })
+    Ok(if failing {
+        exit_code::FINDINGS
+    } else {
+        exit_code::CLEAN
+    })
 }

@@ -135,7 +135,10 @@ impl Diagnostic {
 pub fn sort(diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.sort_by(Diagnostic::sort_key_cmp);
     diagnostics.dedup_by(|a, b| {
-        a.code == b.code && a.span == b.span && a.message == b.message && a.file_name() == b.file_name()
+        a.code == b.code
+            && a.span == b.span
+            && a.message == b.message
+            && a.file_name() == b.file_name()
     });
 }
 
@@ -150,8 +153,14 @@ pub struct Summary {
 
 impl Summary {
     pub fn count(mut self, diagnostics: &[Diagnostic]) -> Self {
-        self.errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
-        self.warnings = diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
+        self.errors = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        self.warnings = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .count();
         self
     }
 }

@@ -110,16 +110,21 @@ fn location(d: &Diagnostic) -> Option<Value> {
     let mut physical = json!({
         "artifactLocation": {"uri": file.display, "uriBaseId": "%SRCROOT%"},
     });
-    if let Some((line, column, end_line, end_column)) = d.position() {
-        physical["region"] = region(line, column, end_line, end_column);
-    }
+    // A whole-file finding still gets a region (the first line), which
+    // viewers need to show it.
+    let (line, column, end_line, end_column) = d.position().unwrap_or((1, 1, 1, 2));
+    physical["region"] = region(line, column, end_line, end_column);
     Some(json!({"physicalLocation": physical}))
 }
 
 fn region(line: usize, column: usize, end_line: usize, end_column: usize) -> Value {
     // SARIF regions must not be empty-or-inverted; a zero-width span still
     // highlights one character.
-    let end_column = if end_line == line { end_column.max(column + 1) } else { end_column };
+    let end_column = if end_line == line {
+        end_column.max(column + 1)
+    } else {
+        end_column
+    };
     json!({
         "startLine": line,
         "startColumn": column,

@@ -27,15 +27,34 @@ pub const THEM_SINGLE: Lint = Lint {
 };
 
 pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(detection) = &rule.detection else { return };
-    let visible = detection.identifiers.iter().filter(|i| !i.name.starts_with('_')).count();
+    let Some(detection) = &rule.detection else {
+        return;
+    };
+    let visible = detection
+        .identifiers
+        .iter()
+        .filter(|i| !i.name.starts_with('_'))
+        .count();
     for cond in &detection.conditions {
-        let Ok(expr) = condition::parse(&cond.text) else { continue };
+        let Ok(expr) = condition::parse(&cond.text) else {
+            continue;
+        };
         for reference in expr.references() {
-            let Expr::Of { quantifier, target: Target::Them, span } = reference else { continue };
+            let Expr::Of {
+                quantifier,
+                target: Target::Them,
+                span,
+            } = reference
+            else {
+                continue;
+            };
             let at = span_in_scalar(&rule.file, cond.node_span, &cond.text, span.clone());
             if visible == 1 {
-                let name = detection.identifiers.iter().find(|i| !i.name.starts_with('_')).map_or("", |i| i.name.as_str());
+                let name = detection
+                    .identifiers
+                    .iter()
+                    .find(|i| !i.name.starts_with('_'))
+                    .map_or("", |i| i.name.as_str());
                 out.push(
                     report(&THEM_SINGLE, "`of them` with a single search identifier")
                         .at(&rule.file, at)

@@ -29,16 +29,22 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for entry in entries {
         // Keys are never typed; only values are ambiguous.
         entry.value.walk(&mut |node| {
-            if let Some(scalar) = node.as_scalar() {
-                if let Some(why) = scalar.yaml11_ambiguity() {
-                    // Mapping keys inside the value are visited too; they stay text.
-                    out.push(
-                        report(&LINT, format!("plain value `{}` is read differently by YAML 1.1 and 1.2", scalar.text))
-                            .at(&rule.file, node.span)
-                            .label(why)
-                            .help(format!("quote it: '{}'", scalar.text)),
-                    );
-                }
+            if let Some(scalar) = node.as_scalar()
+                && let Some(why) = scalar.yaml11_ambiguity()
+            {
+                // Mapping keys inside the value are visited too; they stay text.
+                out.push(
+                    report(
+                        &LINT,
+                        format!(
+                            "plain value `{}` is read differently by YAML 1.1 and 1.2",
+                            scalar.text
+                        ),
+                    )
+                    .at(&rule.file, node.span)
+                    .label(why)
+                    .help(format!("quote it: '{}'", scalar.text)),
+                );
             }
         });
     }
@@ -55,7 +61,10 @@ mod tests {
             "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    Details|contains: [00000429, '00050429']\n  condition: sel\n",
             Profile::Sigma,
         );
-        assert!(found.iter().any(|l| l.starts_with("STH007 5:24 ")), "{found:?}");
+        assert!(
+            found.iter().any(|l| l.starts_with("STH007 5:24 ")),
+            "{found:?}"
+        );
         assert_eq!(found.iter().filter(|l| l.starts_with("STH007")).count(), 1);
     }
 }

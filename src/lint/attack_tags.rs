@@ -61,26 +61,46 @@ fn check_ids(rule: &Rule, out: &mut Vec<Diagnostic>) {
     let attack = catalogue::attack();
     let mut tagged = BTreeSet::new();
     for tag in &rule.tags {
-        let Some(value) = tag.text.strip_prefix("attack.") else { continue };
+        let Some(value) = tag.text.strip_prefix("attack.") else {
+            continue;
+        };
         if is_technique(value) {
             let id = value.to_uppercase();
             check_technique(rule, &id, tag.span, out);
             tagged.insert(id);
-        } else if let Some(first) = value.chars().next().filter(|c| matches!(c, 'g' | 's' | 'c')) {
+        } else if let Some(first) = value
+            .chars()
+            .next()
+            .filter(|c| matches!(c, 'g' | 's' | 'c'))
+        {
             if value[1..].bytes().all(|b| b.is_ascii_digit()) && value.len() == 5 {
                 let id = value.to_uppercase();
                 match attack.others.get(&id) {
                     Some(Status::Active) => {}
                     Some(_) => out.push(
-                        report(&UNKNOWN, format!("ATT&CK {} `{id}` is revoked or deprecated in ATT&CK {}", kind_of(first), attack.version))
-                            .at(&rule.file, tag.span)
-                            .label("not current")
-                            .help("use the id that replaced it"),
+                        report(
+                            &UNKNOWN,
+                            format!(
+                                "ATT&CK {} `{id}` is revoked or deprecated in ATT&CK {}",
+                                kind_of(first),
+                                attack.version
+                            ),
+                        )
+                        .at(&rule.file, tag.span)
+                        .label("not current")
+                        .help("use the id that replaced it"),
                     ),
                     None => out.push(
-                        report(&UNKNOWN, format!("`{id}` is not an ATT&CK {} in ATT&CK {}", kind_of(first), attack.version))
-                            .at(&rule.file, tag.span)
-                            .label("unknown id"),
+                        report(
+                            &UNKNOWN,
+                            format!(
+                                "`{id}` is not an ATT&CK {} in ATT&CK {}",
+                                kind_of(first),
+                                attack.version
+                            ),
+                        )
+                        .at(&rule.file, tag.span)
+                        .label("unknown id"),
                     ),
                 }
                 continue;
@@ -90,7 +110,9 @@ fn check_ids(rule: &Rule, out: &mut Vec<Diagnostic>) {
             check_tactic(rule, value, tag.span, out);
         }
     }
-    let Some(block) = rule.healthcare().and_then(|h| h.get("attack")) else { return };
+    let Some(block) = rule.healthcare().and_then(|h| h.get("attack")) else {
+        return;
+    };
     check_block(rule, block, &tagged, out);
 }
 
@@ -115,10 +137,21 @@ fn check_technique(rule: &Rule, id: &str, span: crate::source::Span, out: &mut V
     match attack.techniques.get(id) {
         Some((_, Status::Active)) => {}
         Some((name, status)) => out.push(
-            report(&UNKNOWN, format!("technique {id} ({name}) is {} in ATT&CK {}", if *status == Status::Revoked { "revoked" } else { "deprecated" }, attack.version))
-                .at(&rule.file, span)
-                .label("not current")
-                .help("use the technique that replaced it (see attack.mitre.org)"),
+            report(
+                &UNKNOWN,
+                format!(
+                    "technique {id} ({name}) is {} in ATT&CK {}",
+                    if *status == Status::Revoked {
+                        "revoked"
+                    } else {
+                        "deprecated"
+                    },
+                    attack.version
+                ),
+            )
+            .at(&rule.file, span)
+            .label("not current")
+            .help("use the technique that replaced it (see attack.mitre.org)"),
         ),
         None => {
             let parent = id.split('.').next().unwrap_or(id);
@@ -128,10 +161,13 @@ fn check_technique(rule: &Rule, id: &str, span: crate::source::Span, out: &mut V
                 "check the id on attack.mitre.org".to_string()
             };
             out.push(
-                report(&UNKNOWN, format!("{id} is not a technique in ATT&CK {}", attack.version))
-                    .at(&rule.file, span)
-                    .label("unknown technique")
-                    .help(help),
+                report(
+                    &UNKNOWN,
+                    format!("{id} is not a technique in ATT&CK {}", attack.version),
+                )
+                .at(&rule.file, span)
+                .label("unknown technique")
+                .help(help),
             );
         }
     }
@@ -143,10 +179,15 @@ fn check_tactic(rule: &Rule, value: &str, span: crate::source::Span, out: &mut V
     if attack.tactics.contains(&hyphenated) {
         return;
     }
-    let mut d = report(&UNKNOWN, format!("`attack.{value}` is not an ATT&CK tactic, technique, group or software id"))
-        .at(&rule.file, span)
-        .label("unknown ATT&CK tag");
-    if let Some(s) = crate::suggest::did_you_mean(&hyphenated, attack.tactics.iter().map(String::as_str)) {
+    let mut d = report(
+        &UNKNOWN,
+        format!("`attack.{value}` is not an ATT&CK tactic, technique, group or software id"),
+    )
+    .at(&rule.file, span)
+    .label("unknown ATT&CK tag");
+    if let Some(s) =
+        crate::suggest::did_you_mean(&hyphenated, attack.tactics.iter().map(String::as_str))
+    {
         d = d.help(format!("did you mean `attack.{s}`?"));
     }
     out.push(d);
@@ -154,17 +195,29 @@ fn check_tactic(rule: &Rule, value: &str, span: crate::source::Span, out: &mut V
 
 fn check_block(rule: &Rule, block: &Node, tagged: &BTreeSet<String>, out: &mut Vec<Diagnostic>) {
     let attack = catalogue::attack();
-    if let Some(version) = block.get("version") {
-        if version.as_str().is_some_and(|v| v != attack.version) {
-            out.push(
-                report(&VERSION, format!("techniques are declared against ATT&CK {} but checked against {}", version.as_str().unwrap_or(""), attack.version))
-                    .at(&rule.file, version.span)
-                    .label("different release")
-                    .help(format!("review the mapping against ATT&CK {} and update the version", attack.version)),
-            );
-        }
+    if let Some(version) = block.get("version")
+        && version.as_str().is_some_and(|v| v != attack.version)
+    {
+        out.push(
+            report(
+                &VERSION,
+                format!(
+                    "techniques are declared against ATT&CK {} but checked against {}",
+                    version.as_str().unwrap_or(""),
+                    attack.version
+                ),
+            )
+            .at(&rule.file, version.span)
+            .label("different release")
+            .help(format!(
+                "review the mapping against ATT&CK {} and update the version",
+                attack.version
+            )),
+        );
     }
-    let Some(list) = block.get("techniques") else { return };
+    let Some(list) = block.get("techniques") else {
+        return;
+    };
     let mut declared = BTreeSet::new();
     for (id, span) in list.string_list() {
         let id = id.to_uppercase();
@@ -178,20 +231,31 @@ fn check_block(rule: &Rule, block: &Node, tagged: &BTreeSet<String>, out: &mut V
         if !missing_tags.is_empty() {
             parts.push(format!(
                 "add {} to `tags`",
-                missing_tags.iter().map(|t| format!("attack.{}", t.to_lowercase())).collect::<Vec<_>>().join(", ")
+                missing_tags
+                    .iter()
+                    .map(|t| format!("attack.{}", t.to_lowercase()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if !missing_block.is_empty() {
             parts.push(format!(
                 "add {} to `healthcare.attack.techniques`",
-                missing_block.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+                missing_block
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         out.push(
-            report(&MISMATCH, "`tags` and `healthcare.attack.techniques` disagree")
-                .at(&rule.file, list.span)
-                .label("declared techniques")
-                .help(parts.join("; ")),
+            report(
+                &MISMATCH,
+                "`tags` and `healthcare.attack.techniques` disagree",
+            )
+            .at(&rule.file, list.span)
+            .label("declared techniques")
+            .help(parts.join("; ")),
         );
     }
 }

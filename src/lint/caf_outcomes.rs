@@ -29,10 +29,18 @@ pub const NO_DETECTION_OUTCOME: Lint = Lint {
 };
 
 pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(caf) = rule.healthcare().and_then(|h| h.get("caf")) else { return };
-    let Some(version) = caf.get("version").and_then(|v| v.as_str()) else { return };
-    let Some(known) = catalogue::caf_outcomes(version) else { return };
-    let Some(list) = caf.get("outcomes") else { return };
+    let Some(caf) = rule.healthcare().and_then(|h| h.get("caf")) else {
+        return;
+    };
+    let Some(version) = caf.get("version").and_then(|v| v.as_str()) else {
+        return;
+    };
+    let Some(known) = catalogue::caf_outcomes(version) else {
+        return;
+    };
+    let Some(list) = caf.get("outcomes") else {
+        return;
+    };
     let outcomes = list.string_list();
     for (id, span) in &outcomes {
         // Malformed ids are the schema's to report (STH101).
@@ -44,14 +52,22 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             Some(name) => format!("`{id}` is \"{name}\" in CAF {other}; check `caf.version`"),
             None => format!(
                 "CAF {version} outcomes are {}",
-                known.keys().filter(|k| k.starts_with(&id[..1.min(id.len())])).cloned().collect::<Vec<_>>().join(", ")
+                known
+                    .keys()
+                    .filter(|k| k.starts_with(&id[..1.min(id.len())]))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
         out.push(
-            report(&LINT, format!("`{id}` is not a contributing outcome in CAF {version}"))
-                .at(&rule.file, *span)
-                .label("unknown outcome")
-                .help(help),
+            report(
+                &LINT,
+                format!("`{id}` is not a contributing outcome in CAF {version}"),
+            )
+            .at(&rule.file, *span)
+            .label("unknown outcome")
+            .help(help),
         );
     }
     if !outcomes.is_empty() && !outcomes.iter().any(|(id, _)| id.starts_with('C')) {
@@ -67,5 +83,9 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
 /// `A1.a` .. `D6.f`: the shape every CAF outcome id has.
 fn well_formed(id: &str) -> bool {
     let b = id.as_bytes();
-    b.len() == 4 && (b'A'..=b'D').contains(&b[0]) && (b'1'..=b'6').contains(&b[1]) && b[2] == b'.' && (b'a'..=b'f').contains(&b[3])
+    b.len() == 4
+        && (b'A'..=b'D').contains(&b[0])
+        && (b'1'..=b'6').contains(&b[1])
+        && b[2] == b'.'
+        && (b'a'..=b'f').contains(&b[3])
 }

@@ -18,11 +18,15 @@ pub const LINT: Lint = Lint {
 };
 
 pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(detection) = &rule.detection else { return };
+    let Some(detection) = &rule.detection else {
+        return;
+    };
     for cond in &detection.conditions {
         if let Err(error) = condition::parse(&cond.text) {
             let span = span_in_scalar(&rule.file, cond.node_span, &cond.text, error.span.clone());
-            let mut d = report(&LINT, format!("condition: {}", error.message)).at(&rule.file, span).label("here");
+            let mut d = report(&LINT, format!("condition: {}", error.message))
+                .at(&rule.file, span)
+                .label("here");
             if let Some(help) = error.help {
                 d = d.help(help);
             }

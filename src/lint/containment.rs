@@ -21,25 +21,49 @@ pub const LINT: Lint = Lint {
 };
 
 /// Asset classes where isolation can interrupt care.
-pub const CLINICAL_ASSETS: &[&str] = &["medical_device", "infusion_pump", "patient_monitor", "dicom_modality", "lims", "pacs"];
+pub const CLINICAL_ASSETS: &[&str] = &[
+    "medical_device",
+    "infusion_pump",
+    "patient_monitor",
+    "dicom_modality",
+    "lims",
+    "pacs",
+];
 
 pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(block) = rule.healthcare() else { return };
-    let Some(containment) = block.get_path(&["response", "containment"]) else { return };
+    let Some(block) = rule.healthcare() else {
+        return;
+    };
+    let Some(containment) = block.get_path(&["response", "containment"]) else {
+        return;
+    };
     if containment.as_str() != Some("automatic_allowed") {
         return;
     }
-    let Some(assets) = block.get("asset_classes") else { return };
-    let clinical: Vec<&str> = assets.string_list().into_iter().map(|(a, _)| a).filter(|a| CLINICAL_ASSETS.contains(a)).collect();
+    let Some(assets) = block.get("asset_classes") else {
+        return;
+    };
+    let clinical: Vec<&str> = assets
+        .string_list()
+        .into_iter()
+        .map(|(a, _)| a)
+        .filter(|a| CLINICAL_ASSETS.contains(a))
+        .collect();
     if clinical.is_empty() {
         return;
     }
     out.push(
-        report(&LINT, format!("automatic containment is not allowed on {}", clinical.join(", ")))
-            .at(&rule.file, containment.span)
-            .label("isolating these assets can interrupt patient care")
-            .related(&rule.file, assets.span, "clinical asset classes")
-            .help("use `requires_clinical_approval` (or `manual_only` / `monitor_only`)"),
+        report(
+            &LINT,
+            format!(
+                "automatic containment is not allowed on {}",
+                clinical.join(", ")
+            ),
+        )
+        .at(&rule.file, containment.span)
+        .label("isolating these assets can interrupt patient care")
+        .related(&rule.file, assets.span, "clinical asset classes")
+        .help("use `requires_clinical_approval` (or `manual_only` / `monitor_only`)"),
     );
 }
 

@@ -19,12 +19,25 @@ pub const LINT: Lint = Lint {
 pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for (_, item) in items(rule) {
         for value in &item.values {
-            if let Some(c) = value.scalar.text.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+            if let Some(c) = value
+                .scalar
+                .text
+                .chars()
+                .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            {
                 out.push(
-                    report(&LINT, format!("value contains the control character U+{:04X}", u32::from(c)))
-                        .at(&rule.file, value.span)
-                        .label("invisible character")
-                        .help("retype the value; if the character is intended, use `|re` with an escape"),
+                    report(
+                        &LINT,
+                        format!(
+                            "value contains the control character U+{:04X}",
+                            u32::from(c)
+                        ),
+                    )
+                    .at(&rule.file, value.span)
+                    .label("invisible character")
+                    .help(
+                        "retype the value; if the character is intended, use `|re` with an escape",
+                    ),
                 );
             }
         }

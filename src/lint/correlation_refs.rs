@@ -41,14 +41,19 @@ pub fn check(rules: &[Rule], _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for rule in rules {
         match rule.kind {
             RuleKind::Correlation => {
-                let Some(correlation) = &rule.correlation else { continue };
+                let Some(correlation) = &rule.correlation else {
+                    continue;
+                };
                 for reference in &correlation.rules {
                     if known.contains(reference.text.as_str()) {
                         continue;
                     }
-                    let mut d = report(&LINT, format!("correlation refers to unknown rule `{}`", reference.text))
-                        .at(&rule.file, reference.span)
-                        .label("no rule with this id or name");
+                    let mut d = report(
+                        &LINT,
+                        format!("correlation refers to unknown rule `{}`", reference.text),
+                    )
+                    .at(&rule.file, reference.span)
+                    .label("no rule with this id or name");
                     d = match did_you_mean(&reference.text, known.iter().copied()) {
                         Some(s) => d.help(format!("did you mean `{s}`?")),
                         None => d.help("give the base rule a `name:` (or use its `id`) and include it in the validated paths"),
@@ -77,18 +82,34 @@ pub fn check(rules: &[Rule], _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
 
 /// `group-by` names that look like aliases must be defined.
 fn check_aliases(rule: &Rule, out: &mut Vec<Diagnostic>) {
-    let Some(correlation) = &rule.correlation else { return };
-    let Some(aliases) = rule.root.get_path(&["correlation", "aliases"]).and_then(|a| a.as_map()) else { return };
+    let Some(correlation) = &rule.correlation else {
+        return;
+    };
+    let Some(aliases) = rule
+        .root
+        .get_path(&["correlation", "aliases"])
+        .and_then(|a| a.as_map())
+    else {
+        return;
+    };
     for alias in aliases {
-        let Some(mapping) = alias.value.as_map() else { continue };
+        let Some(mapping) = alias.value.as_map() else {
+            continue;
+        };
         for entry in mapping {
             let name = entry.key_str();
             if !correlation.rules.iter().any(|r| r.text == name) {
                 out.push(
-                    report(&LINT, format!("alias `{}` maps rule `{name}`, which the correlation does not use", alias.key_str()))
-                        .at(&rule.file, entry.key.span)
-                        .label("not in `rules`")
-                        .help("alias keys must be the rule names listed under `rules`"),
+                    report(
+                        &LINT,
+                        format!(
+                            "alias `{}` maps rule `{name}`, which the correlation does not use",
+                            alias.key_str()
+                        ),
+                    )
+                    .at(&rule.file, entry.key.span)
+                    .label("not in `rules`")
+                    .help("alias keys must be the rule names listed under `rules`"),
                 );
             }
         }

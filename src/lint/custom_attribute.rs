@@ -21,13 +21,36 @@ pub const LINT: Lint = Lint {
 
 /// Sigma's attributes plus stetho's own.
 const KNOWN: &[&str] = &[
-    "title", "id", "name", "related", "taxonomy", "status", "description", "license", "references",
-    "author", "date", "modified", "logsource", "detection", "fields", "falsepositives", "level",
-    "tags", "scope", "correlation", "filter", "generate", "healthcare", "tests",
+    "title",
+    "id",
+    "name",
+    "related",
+    "taxonomy",
+    "status",
+    "description",
+    "license",
+    "references",
+    "author",
+    "date",
+    "modified",
+    "logsource",
+    "detection",
+    "fields",
+    "falsepositives",
+    "level",
+    "tags",
+    "scope",
+    "correlation",
+    "filter",
+    "generate",
+    "healthcare",
+    "tests",
 ];
 
 pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(entries) = rule.root.as_map() else { return };
+    let Some(entries) = rule.root.as_map() else {
+        return;
+    };
     for entry in entries {
         let key = entry.key_str();
         if KNOWN.contains(&key) {
@@ -37,7 +60,11 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             .iter()
             .find(|k| format!("{key}s") == **k || format!("{k}s") == key)
             .copied();
-        if let Some(suggestion) = singular_plural.or_else(|| (key.len() >= 4).then(|| did_you_mean(key, KNOWN.iter().copied())).flatten()) {
+        if let Some(suggestion) = singular_plural.or_else(|| {
+            (key.len() >= 4)
+                .then(|| did_you_mean(key, KNOWN.iter().copied()))
+                .flatten()
+        }) {
             out.push(
                 report(&LINT, format!("`{key}` is not a Sigma attribute"))
                     .at(&rule.file, entry.key.span)

@@ -19,7 +19,11 @@ pub const LINT: Lint = Lint {
 };
 
 pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    if let Some(entry) = rule.root.get("detection").and_then(|d| d.entry("timeframe")) {
+    if let Some(entry) = rule
+        .root
+        .get("detection")
+        .and_then(|d| d.entry("timeframe"))
+    {
         out.push(
             report(&LINT, "`timeframe` was removed in Sigma v2")
                 .at(&rule.file, entry.key.span)
@@ -28,7 +32,9 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         );
     }
     for key in ["date", "modified"] {
-        let Some(node) = rule.root.get(key) else { continue };
+        let Some(node) = rule.root.get(key) else {
+            continue;
+        };
         let Some(text) = node.as_str() else { continue };
         let parts: Vec<&str> = text.split('/').collect();
         if parts.len() == 3 && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())) {

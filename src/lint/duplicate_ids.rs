@@ -22,7 +22,10 @@ pub const LINT: Lint = Lint {
 
 pub fn check(rules: &[Rule], _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for (what, pick) in [
-        ("id", (|r: &Rule| r.id.clone()) as fn(&Rule) -> Option<crate::model::Located>),
+        (
+            "id",
+            (|r: &Rule| r.id.clone()) as fn(&Rule) -> Option<crate::model::Located>,
+        ),
         ("name", |r: &Rule| r.name.clone()),
     ] {
         let mut first: BTreeMap<String, &Rule> = BTreeMap::new();
@@ -34,7 +37,9 @@ pub fn check(rules: &[Rule], _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     first.insert(key, rule);
                 }
                 Some(original) => {
-                    let Some(original_value) = pick(original) else { continue };
+                    let Some(original_value) = pick(original) else {
+                        continue;
+                    };
                     out.push(
                         report(&LINT, format!("{what} `{}` is already used by `{}`", value.text, original.label()))
                             .at(&rule.file, value.span)

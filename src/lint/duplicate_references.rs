@@ -17,7 +17,9 @@ pub const LINT: Lint = Lint {
 };
 
 pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(items) = rule.root.get("references").and_then(|n| n.as_seq()) else { return };
+    let Some(items) = rule.root.get("references").and_then(|n| n.as_seq()) else {
+        return;
+    };
     for (i, item) in items.iter().enumerate() {
         let Some(text) = item.as_str() else { continue };
         if let Some(first) = items[..i].iter().find(|n| n.as_str() == Some(text)) {

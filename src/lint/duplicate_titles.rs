@@ -28,7 +28,9 @@ pub fn check(rules: &[Rule], _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 first.insert(key, rule);
             }
             Some(original) => {
-                let Some(original_title) = &original.title else { continue };
+                let Some(original_title) = &original.title else {
+                    continue;
+                };
                 out.push(
                     report(&LINT, format!("title `{}` is already used", title.text))
                         .at(&rule.file, title.span)

@@ -27,7 +27,9 @@ pub const LINT: Lint = Lint {
 };
 
 pub fn check(rule: &Rule, ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(catalogue) = ctx.fields.for_logsource(&rule.logsource) else { return };
+    let Some(catalogue) = ctx.fields.for_logsource(&rule.logsource) else {
+        return;
+    };
     let known = catalogue.fields_for(rule.taxonomy.as_deref());
     if known.is_empty() {
         return;
@@ -37,9 +39,15 @@ pub fn check(rule: &Rule, ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         if is_known(field, known) {
             continue;
         }
-        let mut d = report(&LINT, format!("`{field}` is not a field of {}", rule.logsource.describe()))
-            .at(&rule.file, item.field_span)
-            .label(format!("unknown in the {} taxonomy", rule.taxonomy.as_deref().unwrap_or("sigma")));
+        let mut d = report(
+            &LINT,
+            format!("`{field}` is not a field of {}", rule.logsource.describe()),
+        )
+        .at(&rule.file, item.field_span)
+        .label(format!(
+            "unknown in the {} taxonomy",
+            rule.taxonomy.as_deref().unwrap_or("sigma")
+        ));
         if ctx.profile == Profile::Sigma {
             d.severity = Severity::Warning;
         }
@@ -56,6 +64,9 @@ pub fn check(rule: &Rule, ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
 
 fn is_known(field: &str, known: &[String]) -> bool {
     known.iter().any(|k| {
-        k == field || (field.len() > k.len() && field.starts_with(k.as_str()) && field.as_bytes()[k.len()] == b'.')
+        k == field
+            || (field.len() > k.len()
+                && field.starts_with(k.as_str())
+                && field.as_bytes()[k.len()] == b'.')
     })
 }

@@ -29,11 +29,21 @@ pub const LINT: Lint = Lint {
 pub fn check(rule: &Rule, ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     match rule.healthcare() {
         Some(block) => {
-            schema::check(SchemaKind::Healthcare, &rule.file, &rule.root, "/healthcare", block, out);
+            schema::check(
+                SchemaKind::Healthcare,
+                &rule.file,
+                &rule.root,
+                "/healthcare",
+                block,
+                out,
+            );
             check_level_rules(rule, out);
         }
         None => {
-            if ctx.profile == Profile::Healthcare && rule.kind != RuleKind::Filter && !feeds_correlation(rule) {
+            if ctx.profile == Profile::Healthcare
+                && rule.kind != RuleKind::Filter
+                && !feeds_correlation(rule)
+            {
                 out.push(
                     report(&LINT, format!("rule `{}` has no `healthcare:` block", rule.label()))
                         .at(&rule.file, rule.anchor_span())
@@ -51,7 +61,10 @@ fn feeds_correlation(rule: &Rule) -> bool {
     if rule.kind != RuleKind::Detection {
         return false;
     }
-    let ids: Vec<&str> = [&rule.id, &rule.name].iter().filter_map(|l| l.as_ref().map(|l| l.text.as_str())).collect();
+    let ids: Vec<&str> = [&rule.id, &rule.name]
+        .iter()
+        .filter_map(|l| l.as_ref().map(|l| l.text.as_str()))
+        .collect();
     let text = &rule.file.text;
     // Cheap pre-check before parsing again: only multi-document files qualify.
     if !text.contains("correlation:") {
@@ -77,10 +90,13 @@ fn check_level_rules(rule: &Rule, out: &mut Vec<Diagnostic>) {
             .entry("response")
             .map_or(rule.anchor_span(), |e| e.key.span);
         out.push(
-            Diagnostic::error("STH101", "a rule of level high or critical needs `healthcare.response.playbook`")
-                .at(&rule.file, span)
-                .label("no playbook here")
-                .help("link the SOC playbook analysts follow for this alert (CAF C1.d)"),
+            Diagnostic::error(
+                "STH101",
+                "a rule of level high or critical needs `healthcare.response.playbook`",
+            )
+            .at(&rule.file, span)
+            .label("no playbook here")
+            .help("link the SOC playbook analysts follow for this alert (CAF C1.d)"),
         );
     }
 }

@@ -30,8 +30,14 @@ pub const UNUSED: Lint = Lint {
 };
 
 pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(detection) = &rule.detection else { return };
-    let names: Vec<&str> = detection.identifiers.iter().map(|i| i.name.as_str()).collect();
+    let Some(detection) = &rule.detection else {
+        return;
+    };
+    let names: Vec<&str> = detection
+        .identifiers
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
     let mut used = vec![false; names.len()];
     let mut all_parsed = true;
     for cond in &detection.conditions {
@@ -42,7 +48,11 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         for reference in expr.references() {
             let (selected, span, shown) = match reference {
                 Expr::Ident { name, span } => (
-                    names.iter().position(|n| n == name).into_iter().collect::<Vec<_>>(),
+                    names
+                        .iter()
+                        .position(|n| n == name)
+                        .into_iter()
+                        .collect::<Vec<_>>(),
                     span.clone(),
                     name.clone(),
                 ),
@@ -53,7 +63,10 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                         Target::Pattern(p) => p.clone(),
                     };
                     (
-                        chosen.iter().filter_map(|c| names.iter().position(|n| n == c)).collect(),
+                        chosen
+                            .iter()
+                            .filter_map(|c| names.iter().position(|n| n == c))
+                            .collect(),
                         span.clone(),
                         shown,
                     )
@@ -90,10 +103,19 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     for (ident, used) in detection.identifiers.iter().zip(used) {
         if !used {
             out.push(
-                report(&UNUSED, format!("search identifier `{}` is not used by the condition", ident.name))
-                    .at(&rule.file, ident.span)
-                    .label("unused")
-                    .help(format!("use it in the condition (e.g. `and not {}`) or remove it", ident.name)),
+                report(
+                    &UNUSED,
+                    format!(
+                        "search identifier `{}` is not used by the condition",
+                        ident.name
+                    ),
+                )
+                .at(&rule.file, ident.span)
+                .label("unused")
+                .help(format!(
+                    "use it in the condition (e.g. `and not {}`) or remove it",
+                    ident.name
+                )),
             );
         }
     }
@@ -110,9 +132,18 @@ mod tests {
             "title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n  selection:\n    Image: a\n  filter_x:\n    Image: b\n  condition: selecton\n",
             Profile::Sigma,
         );
-        assert!(found.contains(&"STH301 8:14 undefined search identifier `selecton`".to_string()), "{found:?}");
-        assert!(found.iter().any(|l| l.starts_with("STH302 6:3")), "{found:?}");
-        assert!(found.iter().any(|l| l.starts_with("STH302 4:3")), "{found:?}");
+        assert!(
+            found.contains(&"STH301 8:14 undefined search identifier `selecton`".to_string()),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|l| l.starts_with("STH302 6:3")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|l| l.starts_with("STH302 4:3")),
+            "{found:?}"
+        );
     }
 
     #[test]

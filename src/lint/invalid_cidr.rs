@@ -31,9 +31,13 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 continue;
             }
             let help = if text.parse::<std::net::IpAddr>().is_ok() {
-                format!("add a prefix length: '{text}/{}'", if text.contains(':') { 128 } else { 32 })
+                format!(
+                    "add a prefix length: '{text}/{}'",
+                    if text.contains(':') { 128 } else { 32 }
+                )
             } else {
-                "write a network as address/prefix, e.g. '10.20.0.0/16' or '2001:db8::/32'".to_string()
+                "write a network as address/prefix, e.g. '10.20.0.0/16' or '2001:db8::/32'"
+                    .to_string()
             };
             out.push(
                 report(&LINT, format!("`{text}` is not a valid CIDR network"))

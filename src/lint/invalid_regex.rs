@@ -24,7 +24,12 @@ pub const LINT: Lint = Lint {
 pub const REGEX_SIZE_LIMIT: usize = 10 * 1024 * 1024;
 
 /// Build a regex the way the engine will.
-pub fn compile(pattern: &str, ignore_case: bool, multi_line: bool, dot_all: bool) -> Result<regex::Regex, regex::Error> {
+pub fn compile(
+    pattern: &str,
+    ignore_case: bool,
+    multi_line: bool,
+    dot_all: bool,
+) -> Result<regex::Regex, regex::Error> {
     regex::RegexBuilder::new(pattern)
         .case_insensitive(ignore_case)
         .multi_line(multi_line)
@@ -65,7 +70,9 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 }
                 other => (format!("regular expression does not compile: {other}"), String::new()),
             };
-            let mut d = report(&LINT, message).at(&rule.file, value.span).label("invalid pattern");
+            let mut d = report(&LINT, message)
+                .at(&rule.file, value.span)
+                .label("invalid pattern");
             if !help.is_empty() {
                 d = d.help(help);
             }
@@ -81,7 +88,11 @@ mod tests {
 
     #[test]
     fn flags_lookaround_and_syntax_errors() {
-        let rule = |re: &str| format!("title: t\nlogsource: {{product: windows}}\ndetection:\n  sel:\n    CommandLine|re: '{re}'\n  condition: sel\n");
+        let rule = |re: &str| {
+            format!(
+                "title: t\nlogsource: {{product: windows}}\ndetection:\n  sel:\n    CommandLine|re: '{re}'\n  condition: sel\n"
+            )
+        };
         assert!(codes(&rule("a(?=b)"), Profile::Sigma).contains(&"STH202".to_string()));
         assert!(codes(&rule("a[b"), Profile::Sigma).contains(&"STH202".to_string()));
         assert!(!codes(&rule("(?i)\\s-k\\s\\w+"), Profile::Sigma).contains(&"STH202".to_string()));

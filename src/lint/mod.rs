@@ -81,7 +81,12 @@ pub enum Check {
     Set(SetCheck),
 }
 
-const fn lint(code: &'static str, name: &'static str, severity: Severity, summary: &'static str) -> Lint {
+const fn lint(
+    code: &'static str,
+    name: &'static str,
+    severity: Severity,
+    summary: &'static str,
+) -> Lint {
     Lint {
         code,
         name,
@@ -94,23 +99,104 @@ use Severity::Error;
 
 /// Every check stetho has, in code order.
 pub const REGISTRY: &[(Lint, Check)] = &[
-    (lint("STH001", "yaml-syntax", Error, "The file is not valid YAML."), Check::BuiltIn),
-    (lint("STH002", "duplicate-key", Error, "A mapping defines the same key twice."), Check::BuiltIn),
-    (lint("STH003", "input-limit", Error, "The file is too large or nested too deeply."), Check::BuiltIn),
-    (lint("STH004", "invalid-utf8", Error, "The file is not valid UTF-8."), Check::BuiltIn),
-    (lint("STH005", "empty-file", Error, "The file holds no rule."), Check::BuiltIn),
-    (lint("STH006", "yaml-feature-not-allowed", Error, "Anchors, aliases, tags and merge keys are not allowed in rules."), Check::BuiltIn),
+    (
+        lint(
+            "STH001",
+            "yaml-syntax",
+            Error,
+            "The file is not valid YAML.",
+        ),
+        Check::BuiltIn,
+    ),
+    (
+        lint(
+            "STH002",
+            "duplicate-key",
+            Error,
+            "A mapping defines the same key twice.",
+        ),
+        Check::BuiltIn,
+    ),
+    (
+        lint(
+            "STH003",
+            "input-limit",
+            Error,
+            "The file is too large or nested too deeply.",
+        ),
+        Check::BuiltIn,
+    ),
+    (
+        lint(
+            "STH004",
+            "invalid-utf8",
+            Error,
+            "The file is not valid UTF-8.",
+        ),
+        Check::BuiltIn,
+    ),
+    (
+        lint("STH005", "empty-file", Error, "The file holds no rule."),
+        Check::BuiltIn,
+    ),
+    (
+        lint(
+            "STH006",
+            "yaml-feature-not-allowed",
+            Error,
+            "Anchors, aliases, tags and merge keys are not allowed in rules.",
+        ),
+        Check::BuiltIn,
+    ),
     (ambiguous_scalar::LINT, Check::Rule(ambiguous_scalar::check)),
-    (lint("STH008", "not-a-rule", Error, "A YAML document is not a Sigma detection, correlation or filter rule."), Check::BuiltIn),
-    (lint("STH009", "unreadable-file", Error, "The file could not be read."), Check::BuiltIn),
-    (lint("STH100", "schema-violation", Error, "The rule does not match the Sigma JSON Schema."), Check::BuiltIn),
-    (lint("STH101", "healthcare-schema-violation", Error, "The healthcare block does not match its JSON Schema."), Check::BuiltIn),
+    (
+        lint(
+            "STH008",
+            "not-a-rule",
+            Error,
+            "A YAML document is not a Sigma detection, correlation or filter rule.",
+        ),
+        Check::BuiltIn,
+    ),
+    (
+        lint(
+            "STH009",
+            "unreadable-file",
+            Error,
+            "The file could not be read.",
+        ),
+        Check::BuiltIn,
+    ),
+    (
+        lint(
+            "STH100",
+            "schema-violation",
+            Error,
+            "The rule does not match the Sigma JSON Schema.",
+        ),
+        Check::BuiltIn,
+    ),
+    (
+        lint(
+            "STH101",
+            "healthcare-schema-violation",
+            Error,
+            "The healthcare block does not match its JSON Schema.",
+        ),
+        Check::BuiltIn,
+    ),
     (healthcare_block::LINT, Check::Rule(healthcare_block::check)),
     (duplicate_ids::LINT, Check::Set(duplicate_ids::check)),
     (duplicate_titles::LINT, Check::Set(duplicate_titles::check)),
-    (deprecated_syntax::LINT, Check::Rule(deprecated_syntax::check)),
+    (
+        deprecated_syntax::LINT,
+        Check::Rule(deprecated_syntax::check),
+    ),
     (custom_attribute::LINT, Check::Rule(custom_attribute::check)),
-    (duplicate_references::LINT, Check::Rule(duplicate_references::check)),
+    (
+        duplicate_references::LINT,
+        Check::Rule(duplicate_references::check),
+    ),
     (attack_tags::UNKNOWN, Check::Rule(attack_tags::check)),
     (attack_tags::MISMATCH, Check::BuiltIn),
     (attack_tags::VERSION, Check::BuiltIn),
@@ -131,10 +217,16 @@ pub const REGISTRY: &[(Lint, Check)] = &[
     (value_types::LINT, Check::Rule(value_types::check)),
     (value_types::ALL_SINGLE, Check::BuiltIn),
     (value_types::NULL_IN_LIST, Check::BuiltIn),
-    (wildcards::INSTEAD_OF_MODIFIER, Check::Rule(wildcards::check)),
+    (
+        wildcards::INSTEAD_OF_MODIFIER,
+        Check::Rule(wildcards::check),
+    ),
     (wildcards::DOUBLE, Check::BuiltIn),
     (wildcards::IN_ENCODED, Check::BuiltIn),
-    (control_character::LINT, Check::Rule(control_character::check)),
+    (
+        control_character::LINT,
+        Check::Rule(control_character::check),
+    ),
     (condition_syntax::LINT, Check::Rule(condition_syntax::check)),
     (identifiers::UNDEFINED, Check::Rule(identifiers::check)),
     (identifiers::UNUSED, Check::BuiltIn),
@@ -214,7 +306,23 @@ fn report(lint: &Lint, message: impl Into<String>) -> Diagnostic {
 
 /// Whether a path inside the project exists (playbooks).
 fn project_file_exists(ctx: &Context<'_>, relative: &str) -> bool {
-    Path::new(relative).is_absolute() && Path::new(relative).exists() || ctx.project.resolve(relative).exists()
+    Path::new(relative).is_absolute() && Path::new(relative).exists()
+        || ctx.project.resolve(relative).exists()
+}
+
+/// Every detection item of a rule (or filter), with its search identifier.
+fn items(rule: &Rule) -> Vec<(&crate::model::SearchIdentifier, &crate::model::Item)> {
+    rule.detection
+        .iter()
+        .flat_map(|d| d.identifiers.iter())
+        .flat_map(|ident| {
+            ident
+                .search
+                .items()
+                .into_iter()
+                .map(move |item| (ident, item))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -253,7 +361,9 @@ pub(crate) mod testing {
         crate::diagnostic::sort(&mut out);
         out.iter()
             .map(|d| {
-                let pos = d.position().map_or(String::new(), |p| format!(" {}:{}", p.0, p.1));
+                let pos = d
+                    .position()
+                    .map_or(String::new(), |p| format!(" {}:{}", p.0, p.1));
                 format!("{}{pos} {}", d.code, d.message)
             })
             .collect()
@@ -277,13 +387,4 @@ pub(crate) mod testing {
             lint_levels: Default::default(),
         }
     }
-}
-
-/// Every detection item of a rule (or filter), with its search identifier.
-fn items(rule: &Rule) -> Vec<(&crate::model::SearchIdentifier, &crate::model::Item)> {
-    rule.detection
-        .iter()
-        .flat_map(|d| d.identifiers.iter())
-        .flat_map(|ident| ident.search.items().into_iter().map(move |item| (ident, item)))
-        .collect()
 }

@@ -44,7 +44,10 @@ fn problem(item: &Item) -> Option<(String, String)> {
     let mods: Vec<Modifier> = item.modifiers.iter().filter_map(|m| m.modifier).collect();
     for (i, m) in mods.iter().enumerate() {
         if mods[..i].contains(m) {
-            return Some((format!("`{}` is given twice", m.name()), "remove the repeated modifier".into()));
+            return Some((
+                format!("`{}` is given twice", m.name()),
+                "remove the repeated modifier".into(),
+            ));
         }
     }
     let has = |g: Group| mods.iter().any(|m| m.group() == g);
@@ -57,57 +60,95 @@ fn problem(item: &Item) -> Option<(String, String)> {
     }
     if let Some(pos) = mods.iter().position(|m| *m == Modifier::Re) {
         if pos != 0 {
-            return Some(("`re` must be the first modifier".into(), "the value is a regular expression; write the anchoring into it".into()));
+            return Some((
+                "`re` must be the first modifier".into(),
+                "the value is a regular expression; write the anchoring into it".into(),
+            ));
         }
-        if let Some(other) = mods[1..].iter().find(|m| !matches!(m.group(), Group::RegexFlag)) {
+        if let Some(other) = mods[1..]
+            .iter()
+            .find(|m| !matches!(m.group(), Group::RegexFlag))
+        {
             return Some((
                 format!("`{}` cannot follow `re`", other.name()),
                 "only the regex flags `i`, `m` and `s` can follow `re`; write the rest into the expression".into(),
             ));
         }
     } else if let Some(flag) = mods.iter().find(|m| m.group() == Group::RegexFlag) {
-        return Some((format!("`{}` is a regex flag but the value is not a regex", flag.name()), "add `|re` before it".into()));
+        return Some((
+            format!(
+                "`{}` is a regex flag but the value is not a regex",
+                flag.name()
+            ),
+            "add `|re` before it".into(),
+        ));
     }
     for (special, allowed) in [
         (Modifier::Cidr, &[Modifier::Cidr, Modifier::Expand][..]),
         (Modifier::Exists, &[Modifier::Exists][..]),
         (Modifier::NhsNumber, &[Modifier::NhsNumber][..]),
     ] {
-        if mods.contains(&special) {
-            if let Some(other) = mods.iter().find(|m| !allowed.contains(m)) {
-                return Some((
-                    format!("`{}` cannot be combined with `{}`", special.name(), other.name()),
-                    format!("`{}` must be the only modifier", special.name()),
-                ));
-            }
-        }
-    }
-    if mods.contains(&Modifier::Fieldref) {
-        if let Some(other) = mods.iter().find(|m| !matches!(m, Modifier::Fieldref | Modifier::Neq | Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith | Modifier::Cased)) {
+        if mods.contains(&special)
+            && let Some(other) = mods.iter().find(|m| !allowed.contains(m))
+        {
             return Some((
-                format!("`fieldref` cannot be combined with `{}`", other.name()),
-                "`fieldref` compares with another field's value; only `neq`, `cased` and the position modifiers apply".into(),
+                format!(
+                    "`{}` cannot be combined with `{}`",
+                    special.name(),
+                    other.name()
+                ),
+                format!("`{}` must be the only modifier", special.name()),
             ));
         }
     }
+    if mods.contains(&Modifier::Fieldref)
+        && let Some(other) = mods.iter().find(|m| {
+            !matches!(
+                m,
+                Modifier::Fieldref
+                    | Modifier::Neq
+                    | Modifier::Contains
+                    | Modifier::StartsWith
+                    | Modifier::EndsWith
+                    | Modifier::Cased
+            )
+        })
+    {
+        return Some((
+                format!("`fieldref` cannot be combined with `{}`", other.name()),
+                "`fieldref` compares with another field's value; only `neq`, `cased` and the position modifiers apply".into(),
+            ));
+    }
     if has(Group::Numeric) {
         if count(Group::Numeric) > 1 {
-            return Some(("only one numeric comparison can apply".into(), "use two items for a range: `Field|gte: 1` and `Field|lte: 5`".into()));
-        }
-        if let Some(other) = mods.iter().find(|m| !matches!(m.group(), Group::Numeric | Group::TimePart)) {
             return Some((
-                format!("`{}` cannot be combined with a numeric comparison", other.name()),
+                "only one numeric comparison can apply".into(),
+                "use two items for a range: `Field|gte: 1` and `Field|lte: 5`".into(),
+            ));
+        }
+        if let Some(other) = mods
+            .iter()
+            .find(|m| !matches!(m.group(), Group::Numeric | Group::TimePart))
+        {
+            return Some((
+                format!(
+                    "`{}` cannot be combined with a numeric comparison",
+                    other.name()
+                ),
                 "numeric comparisons take a number and no string modifiers".into(),
             ));
         }
     }
-    if let Some(pos) = mods.iter().position(|m| m.group() == Group::TimePart) {
-        if pos != 0 || mods[1..].iter().any(|m| m.group() != Group::Numeric) {
-            return Some((
-                format!("`{}` must come first, followed only by a numeric comparison", mods[pos].name()),
-                format!("e.g. `Timestamp|{}|gte: 22`", mods[pos].name()),
-            ));
-        }
+    if let Some(pos) = mods.iter().position(|m| m.group() == Group::TimePart)
+        && (pos != 0 || mods[1..].iter().any(|m| m.group() != Group::Numeric))
+    {
+        return Some((
+            format!(
+                "`{}` must come first, followed only by a numeric comparison",
+                mods[pos].name()
+            ),
+            format!("e.g. `Timestamp|{}|gte: 22`", mods[pos].name()),
+        ));
     }
     let encodings: Vec<(usize, Modifier)> = mods
         .iter()
@@ -115,29 +156,57 @@ fn problem(item: &Item) -> Option<(String, String)> {
         .enumerate()
         .filter(|(_, m)| m.group() == Group::Transform && *m != Modifier::Windash)
         .collect();
-    if let Some(position) = mods.iter().position(|m| m.group() == Group::Position) {
-        if let Some((_, late)) = encodings.iter().find(|(i, _)| *i > position) {
-            return Some((
-                format!("`{}` after `{}` would encode the wildcard", late.name(), mods[position].name()),
-                format!("write `|{}|{}`", late.name(), mods[position].name()),
-            ));
-        }
+    if let Some(position) = mods.iter().position(|m| m.group() == Group::Position)
+        && let Some((_, late)) = encodings.iter().find(|(i, _)| *i > position)
+    {
+        return Some((
+            format!(
+                "`{}` after `{}` would encode the wildcard",
+                late.name(),
+                mods[position].name()
+            ),
+            format!("write `|{}|{}`", late.name(), mods[position].name()),
+        ));
     }
-    let base64s = encodings.iter().filter(|(_, m)| matches!(m, Modifier::Base64 | Modifier::Base64Offset)).count();
-    let utf16s = encodings.iter().filter(|(_, m)| matches!(m, Modifier::Utf16 | Modifier::Utf16le | Modifier::Utf16be | Modifier::Wide)).count();
+    let base64s = encodings
+        .iter()
+        .filter(|(_, m)| matches!(m, Modifier::Base64 | Modifier::Base64Offset))
+        .count();
+    let utf16s = encodings
+        .iter()
+        .filter(|(_, m)| {
+            matches!(
+                m,
+                Modifier::Utf16 | Modifier::Utf16le | Modifier::Utf16be | Modifier::Wide
+            )
+        })
+        .count();
     if base64s > 1 || utf16s > 1 {
-        return Some(("conflicting encodings".into(), "use one base64 form and at most one UTF-16 form".into()));
+        return Some((
+            "conflicting encodings".into(),
+            "use one base64 form and at most one UTF-16 form".into(),
+        ));
     }
     if let (Some(b), Some(u)) = (
-        encodings.iter().find(|(_, m)| matches!(m, Modifier::Base64 | Modifier::Base64Offset)),
-        encodings.iter().find(|(_, m)| matches!(m, Modifier::Utf16 | Modifier::Utf16le | Modifier::Utf16be | Modifier::Wide)),
-    ) {
-        if b.0 < u.0 {
-            return Some((
-                format!("`{}` before `{}` encodes in the wrong order", b.1.name(), u.1.name()),
-                format!("encode to UTF-16 first: `|{}|{}`", u.1.name(), b.1.name()),
-            ));
-        }
+        encodings
+            .iter()
+            .find(|(_, m)| matches!(m, Modifier::Base64 | Modifier::Base64Offset)),
+        encodings.iter().find(|(_, m)| {
+            matches!(
+                m,
+                Modifier::Utf16 | Modifier::Utf16le | Modifier::Utf16be | Modifier::Wide
+            )
+        }),
+    ) && b.0 < u.0
+    {
+        return Some((
+            format!(
+                "`{}` before `{}` encodes in the wrong order",
+                b.1.name(),
+                u.1.name()
+            ),
+            format!("encode to UTF-16 first: `|{}|{}`", u.1.name(), b.1.name()),
+        ));
     }
     if mods.contains(&Modifier::Base64Offset) && !mods.contains(&Modifier::Contains) {
         return Some((
@@ -155,7 +224,9 @@ mod tests {
 
     fn chain(key: &str) -> Vec<String> {
         codes(
-            &format!("title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    {key}: '1'\n  condition: sel\n"),
+            &format!(
+                "title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    {key}: '1'\n  condition: sel\n"
+            ),
             Profile::Sigma,
         )
     }
@@ -175,7 +246,11 @@ mod tests {
             "User|fieldref",
             "User|neq",
         ] {
-            assert!(!chain(ok).contains(&"STH201".to_string()), "{ok}: {:?}", chain(ok));
+            assert!(
+                !chain(ok).contains(&"STH201".to_string()),
+                "{ok}: {:?}",
+                chain(ok)
+            );
         }
     }
 
@@ -193,7 +268,11 @@ mod tests {
             "EventID|gt|contains",
             "Timestamp|gte|hour",
         ] {
-            assert!(chain(bad).contains(&"STH201".to_string()), "{bad}: {:?}", chain(bad));
+            assert!(
+                chain(bad).contains(&"STH201".to_string()),
+                "{bad}: {:?}",
+                chain(bad)
+            );
         }
     }
 }

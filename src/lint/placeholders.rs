@@ -30,7 +30,11 @@ pub fn placeholder_names(value: &str) -> Vec<(usize, &str)> {
         let after = &rest[start + 1..];
         let Some(end) = after.find('%') else { break };
         let name = &after[..end];
-        if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+        if !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        {
             names.push((offset + start, name));
             let consumed = start + end + 2;
             offset += consumed;
@@ -63,7 +67,9 @@ pub fn check(rule: &Rule, ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 } else {
                     let known = ctx.lists.iter().map(String::as_str);
                     d = match crate::suggest::did_you_mean(name, known) {
-                        Some(s) => d.help(format!("did you mean `%{s}%`? or create lists/{name}.txt, one value per line")),
+                        Some(s) => d.help(format!(
+                            "did you mean `%{s}%`? or create lists/{name}.txt, one value per line"
+                        )),
                         None => d.help(format!("create lists/{name}.txt with one value per line")),
                     };
                 }
@@ -80,7 +86,10 @@ mod tests {
     #[test]
     fn finds_placeholders() {
         assert_eq!(placeholder_names("%a%"), vec![(0, "a")]);
-        assert_eq!(placeholder_names("x%ae_titles%y%b%"), vec![(1, "ae_titles"), (13, "b")]);
+        assert_eq!(
+            placeholder_names("x%ae_titles%y%b%"),
+            vec![(1, "ae_titles"), (13, "b")]
+        );
         assert!(placeholder_names("50% off").is_empty());
     }
 }

@@ -22,7 +22,12 @@ pub fn check(rule: &Rule, ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
     if ctx.project.root.is_none() {
         return;
     }
-    let Some(node) = rule.healthcare().and_then(|h| h.get_path(&["response", "playbook"])) else { return };
+    let Some(node) = rule
+        .healthcare()
+        .and_then(|h| h.get_path(&["response", "playbook"]))
+    else {
+        return;
+    };
     let Some(path) = node.as_str() else { return };
     if path.starts_with("https://") || path.starts_with("http://") {
         return;
@@ -32,7 +37,9 @@ pub fn check(rule: &Rule, ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             report(&LINT, format!("playbook `{path}` does not exist"))
                 .at(&rule.file, node.span)
                 .label("no such file in the project")
-                .help("paths are relative to the folder holding stetho.toml; or give an https:// URL"),
+                .help(
+                    "paths are relative to the folder holding stetho.toml; or give an https:// URL",
+                ),
         );
     }
 }

@@ -33,10 +33,18 @@ fn parse(text: &str) -> Option<Date> {
 }
 
 pub fn check(rule: &Rule, ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
-    let Some(review) = rule.healthcare().and_then(|h| h.get("review")) else { return };
-    let last = review.get("last_reviewed").and_then(|n| n.as_str().and_then(parse).map(|d| (d, n.span)));
-    let Some(next_node) = review.get("next_review") else { return };
-    let Some(next) = next_node.as_str().and_then(parse) else { return };
+    let Some(review) = rule.healthcare().and_then(|h| h.get("review")) else {
+        return;
+    };
+    let last = review
+        .get("last_reviewed")
+        .and_then(|n| n.as_str().and_then(parse).map(|d| (d, n.span)));
+    let Some(next_node) = review.get("next_review") else {
+        return;
+    };
+    let Some(next) = next_node.as_str().and_then(parse) else {
+        return;
+    };
     if next < ctx.today {
         out.push(
             report(&OVERDUE, format!("review was due on {next}"))
@@ -45,14 +53,14 @@ pub fn check(rule: &Rule, ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 .help("review the rule (logic, fixtures, metadata), then move `last_reviewed` and `next_review` on"),
         );
     }
-    if let Some((last, last_span)) = last {
-        if next <= last {
-            out.push(
-                report(&ORDER, "`next_review` must be after `last_reviewed`")
-                    .at(&rule.file, next_node.span)
-                    .label("not after the last review")
-                    .related(&rule.file, last_span, "last review"),
-            );
-        }
+    if let Some((last, last_span)) = last
+        && next <= last
+    {
+        out.push(
+            report(&ORDER, "`next_review` must be after `last_reviewed`")
+                .at(&rule.file, next_node.span)
+                .label("not after the last review")
+                .related(&rule.file, last_span, "last review"),
+        );
     }
 }

@@ -37,7 +37,9 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                     .help("remove one of them"),
             );
         }
-        let Some((namespace, value)) = tag.text.split_once('.') else { continue };
+        let Some((namespace, value)) = tag.text.split_once('.') else {
+            continue;
+        };
         let problem = match namespace {
             "cve" => (!is_cve(value)).then_some("CVE tags are `cve.YYYY-NNNN`, e.g. cve.2023-43208"),
             "car" => (!is_car(value)).then_some("CAR tags are `car.YYYY-MM-NNN`, e.g. car.2016-04-005"),
@@ -60,16 +62,27 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
 }
 
 fn is_cve(v: &str) -> bool {
-    let Some((year, number)) = v.split_once('-') else { return false };
-    year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit()) && number.len() >= 4 && number.bytes().all(|b| b.is_ascii_digit())
+    let Some((year, number)) = v.split_once('-') else {
+        return false;
+    };
+    year.len() == 4
+        && year.bytes().all(|b| b.is_ascii_digit())
+        && number.len() >= 4
+        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_car(v: &str) -> bool {
     let parts: Vec<&str> = v.split('-').collect();
-    parts.len() == 3 && [4, 2, 3].iter().zip(&parts).all(|(n, p)| p.len() == *n && p.bytes().all(|b| b.is_ascii_digit()))
+    parts.len() == 3
+        && [4, 2, 3]
+            .iter()
+            .zip(&parts)
+            .all(|(n, p)| p.len() == *n && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn is_stp(v: &str) -> bool {
     let mut chars = v.chars();
-    matches!(chars.next(), Some('1'..='5')) && chars.as_str().chars().all(|c| c.is_ascii_lowercase()) && chars.as_str().len() <= 1
+    matches!(chars.next(), Some('1'..='5'))
+        && chars.as_str().chars().all(|c| c.is_ascii_lowercase())
+        && chars.as_str().len() <= 1
 }

@@ -24,10 +24,15 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             let mut d = report(&LINT, format!("unknown modifier `{}`", used.name))
                 .at(&rule.file, used.span)
                 .label("not a Sigma modifier");
-            d = match (used.name.is_empty(), did_you_mean(&used.name, Modifier::names())) {
+            d = match (
+                used.name.is_empty(),
+                did_you_mean(&used.name, Modifier::names()),
+            ) {
                 (true, _) => d.help("remove the empty `|`"),
                 (false, Some(s)) => d.help(format!("did you mean `{s}`?")),
-                (false, None) => d.help("see the modifier list in the Sigma specification appendix"),
+                (false, None) => {
+                    d.help("see the modifier list in the Sigma specification appendix")
+                }
             };
             out.push(d);
         }
@@ -45,6 +50,9 @@ mod tests {
             "title: t\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    CommandLine|contians: x\n  condition: sel\n",
             Profile::Sigma,
         );
-        assert!(found.contains(&"STH200 5:17 unknown modifier `contians`".to_string()), "{found:?}");
+        assert!(
+            found.contains(&"STH200 5:17 unknown modifier `contians`".to_string()),
+            "{found:?}"
+        );
     }
 }

@@ -62,7 +62,11 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             );
         }
         if item.is_list && item.values.len() > 1 {
-            for value in item.values.iter().filter(|v| matches!(v.scalar.typed(), Typed::Null)) {
+            for value in item
+                .values
+                .iter()
+                .filter(|v| matches!(v.scalar.typed(), Typed::Null))
+            {
                 out.push(
                     report(&NULL_IN_LIST, "`null` inside a value list")
                         .at(&rule.file, value.span)
@@ -73,7 +77,12 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
         for value in &item.values {
             if let Some((message, help)) = mismatch(item, value) {
-                out.push(report(&LINT, message).at(&rule.file, value.span).label("wrong type").help(help));
+                out.push(
+                    report(&LINT, message)
+                        .at(&rule.file, value.span)
+                        .label("wrong type")
+                        .help(help),
+                );
             }
         }
     }
@@ -103,23 +112,33 @@ fn mismatch(item: &Item, value: &Value) -> Option<(String, String)> {
         return match number(value) {
             Some(n) if n >= low && n <= high && n.fract() == 0.0 => None,
             _ => Some((
-                format!("`{}` needs a whole number from {low} to {high}, not `{text}`", part.name()),
+                format!(
+                    "`{}` needs a whole number from {low} to {high}, not `{text}`",
+                    part.name()
+                ),
                 format!("e.g. `Timestamp|{}: {}`", part.name(), low.max(0.0)),
             )),
         };
     }
     if mods.iter().any(|m| m.group() == Group::Numeric) {
         return number(value).is_none().then(|| {
-            (format!("numeric comparison with `{text}`, which is not a number"), "write a number, e.g. `Field|gte: 100`".to_string())
+            (
+                format!("numeric comparison with `{text}`, which is not a number"),
+                "write a number, e.g. `Field|gte: 100`".to_string(),
+            )
         });
     }
     if mods.contains(&Modifier::Exists) {
         return (!matches!(value.scalar.typed(), Typed::Bool(_))).then(|| {
-            ("`exists` takes `true` or `false`".to_string(), "write `Field|exists: true` (unquoted)".to_string())
+            (
+                "`exists` takes `true` or `false`".to_string(),
+                "write `Field|exists: true` (unquoted)".to_string(),
+            )
         });
     }
     if mods.contains(&Modifier::NhsNumber) {
-        let ok = matches!(value.scalar.typed(), Typed::Bool(true)) || matches!(value.scalar.typed(), Typed::Int(n) if n >= 1);
+        let ok = matches!(value.scalar.typed(), Typed::Bool(true))
+            || matches!(value.scalar.typed(), Typed::Int(n) if n >= 1);
         return (!ok).then(|| {
             (
                 format!("`nhs_number` takes `true` or a count of NHS numbers, not `{text}`"),
@@ -129,7 +148,12 @@ fn mismatch(item: &Item, value: &Value) -> Option<(String, String)> {
     }
     if mods.contains(&Modifier::Fieldref) {
         let ok = matches!(value.scalar.typed(), Typed::Str(s) if !s.trim().is_empty());
-        return (!ok).then(|| ("`fieldref` takes the name of another field".to_string(), "e.g. `TargetUser|fieldref: SubjectUser`".to_string()));
+        return (!ok).then(|| {
+            (
+                "`fieldref` takes the name of another field".to_string(),
+                "e.g. `TargetUser|fieldref: SubjectUser`".to_string(),
+            )
+        });
     }
     None
 }

@@ -63,8 +63,10 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let encoded = mods.iter().find(|m| {
-            matches!(m.group(), Group::Transform | Group::Numeric | Group::TimePart)
-                && **m != Modifier::Windash
+            matches!(
+                m.group(),
+                Group::Transform | Group::Numeric | Group::TimePart
+            ) && **m != Modifier::Windash
                 || matches!(m, Modifier::Fieldref | Modifier::Cidr)
         });
         for value in &item.values {
@@ -97,7 +99,9 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 continue;
             }
             let last = text.len().saturating_sub(1);
-            let only_ends = wildcards.iter().all(|&p| (p == 0 || p == last) && text.as_bytes()[p] == b'*');
+            let only_ends = wildcards
+                .iter()
+                .all(|&p| (p == 0 || p == last) && text.as_bytes()[p] == b'*');
             if !only_ends || text.len() < 2 {
                 continue;
             }
@@ -108,10 +112,17 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
                 _ => continue,
             };
             out.push(
-                report(&INSTEAD_OF_MODIFIER, format!("use `|{modifier}` instead of wildcards at the ends"))
-                    .at(&rule.file, value.span)
-                    .label(format!("same as `|{modifier}`"))
-                    .help(format!("write `{}|{modifier}: '{}'`", item.field.as_deref().unwrap_or(""), text.trim_matches('*'))),
+                report(
+                    &INSTEAD_OF_MODIFIER,
+                    format!("use `|{modifier}` instead of wildcards at the ends"),
+                )
+                .at(&rule.file, value.span)
+                .label(format!("same as `|{modifier}`"))
+                .help(format!(
+                    "write `{}|{modifier}: '{}'`",
+                    item.field.as_deref().unwrap_or(""),
+                    text.trim_matches('*')
+                )),
             );
         }
     }

@@ -117,7 +117,10 @@ fn lex(text: &str) -> Result<Vec<(Tok, Range<usize>)>, ParseError> {
                 "not" => Tok::Not,
                 "of" => Tok::Of,
                 _ => {
-                    if matches!(word.to_ascii_lowercase().as_str(), "and" | "or" | "not" | "of") {
+                    if matches!(
+                        word.to_ascii_lowercase().as_str(),
+                        "and" | "or" | "not" | "of"
+                    ) {
                         return Err(ParseError {
                             message: format!("operator `{word}` must be written in lower case"),
                             span: start..i,
@@ -160,7 +163,9 @@ pub fn parse(text: &str) -> Result<Expr, ParseError> {
         return Err(ParseError {
             message: "the condition is empty".into(),
             span: 0..text.len(),
-            help: Some("name the search identifiers to combine, e.g. `selection and not filter`".into()),
+            help: Some(
+                "name the search identifiers to combine, e.g. `selection and not filter`".into(),
+            ),
         });
     }
     let mut parser = Parser {
@@ -207,7 +212,11 @@ impl Parser {
             self.pos += 1;
             items.push(self.and_expr()?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Expr::Or(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Expr::Or(items)
+        })
     }
 
     fn and_expr(&mut self) -> Result<Expr, ParseError> {
@@ -216,7 +225,11 @@ impl Parser {
             self.pos += 1;
             items.push(self.not_expr()?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Expr::And(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Expr::And(items)
+        })
     }
 
     fn not_expr(&mut self) -> Result<Expr, ParseError> {
@@ -281,7 +294,9 @@ impl Parser {
                     }),
                     _ if word.parse::<u64>().is_ok() && self.peek() == Some(&Tok::Of) => {
                         Err(ParseError {
-                            message: format!("`{word} of` is not Sigma: only `1 of`, `any of` and `all of` exist"),
+                            message: format!(
+                                "`{word} of` is not Sigma: only `1 of`, `any of` and `all of` exist"
+                            ),
                             span,
                             help: Some("use a correlation rule to count matches".into()),
                         })
@@ -347,12 +362,24 @@ mod tests {
 
     fn shape(e: &Expr) -> String {
         match e {
-            Expr::Or(items) => format!("or({})", items.iter().map(shape).collect::<Vec<_>>().join(",")),
-            Expr::And(items) => format!("and({})", items.iter().map(shape).collect::<Vec<_>>().join(",")),
+            Expr::Or(items) => format!(
+                "or({})",
+                items.iter().map(shape).collect::<Vec<_>>().join(",")
+            ),
+            Expr::And(items) => format!(
+                "and({})",
+                items.iter().map(shape).collect::<Vec<_>>().join(",")
+            ),
             Expr::Not(inner) => format!("not({})", shape(inner)),
             Expr::Ident { name, .. } => ident(name),
-            Expr::Of { quantifier, target, .. } => {
-                let q = if *quantifier == Quantifier::All { "all" } else { "any" };
+            Expr::Of {
+                quantifier, target, ..
+            } => {
+                let q = if *quantifier == Quantifier::All {
+                    "all"
+                } else {
+                    "any"
+                };
                 let t = match target {
                     Target::Them => "them".to_string(),
                     Target::Pattern(p) => p.clone(),
@@ -401,9 +428,18 @@ mod tests {
     #[test]
     fn patterns_and_them() {
         let names = ["selection", "sel_a", "_hidden", "filter"];
-        assert_eq!(select(&Target::Them, names), vec!["selection", "sel_a", "filter"]);
-        assert_eq!(select(&Target::Pattern("sel*".into()), names), vec!["selection", "sel_a"]);
-        assert_eq!(select(&Target::Pattern("_*".into()), names), vec!["_hidden"]);
+        assert_eq!(
+            select(&Target::Them, names),
+            vec!["selection", "sel_a", "filter"]
+        );
+        assert_eq!(
+            select(&Target::Pattern("sel*".into()), names),
+            vec!["selection", "sel_a"]
+        );
+        assert_eq!(
+            select(&Target::Pattern("_*".into()), names),
+            vec!["_hidden"]
+        );
         assert!(pattern_matches("*", ""));
         assert!(!pattern_matches("a*b", "ac"));
     }

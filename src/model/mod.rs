@@ -220,14 +220,24 @@ impl Detection {
 
 fn read_search(node: &Node) -> Option<Search> {
     match &node.kind {
-        NodeKind::Map(entries) => Some(Search::AllOf(entries.iter().map(|e| read_item(&e.key, &e.value)).collect())),
+        NodeKind::Map(entries) => Some(Search::AllOf(
+            entries
+                .iter()
+                .map(|e| read_item(&e.key, &e.value))
+                .collect(),
+        )),
         NodeKind::Seq(items) => {
             if items.iter().all(|n| n.as_map().is_some()) && !items.is_empty() {
                 Some(Search::AnyOf(
                     items
                         .iter()
                         .filter_map(Node::as_map)
-                        .map(|entries| entries.iter().map(|e| read_item(&e.key, &e.value)).collect())
+                        .map(|entries| {
+                            entries
+                                .iter()
+                                .map(|e| read_item(&e.key, &e.value))
+                                .collect()
+                        })
                         .collect(),
                 ))
             } else {
@@ -368,8 +378,12 @@ impl Rule {
             })
             .unwrap_or_default();
         let detection = match kind {
-            RuleKind::Detection => root.get("detection").map(|d| Detection::from_node(d, &["timeframe"])),
-            RuleKind::Filter => root.get("filter").map(|d| Detection::from_node(d, &["rules"])),
+            RuleKind::Detection => root
+                .get("detection")
+                .map(|d| Detection::from_node(d, &["timeframe"])),
+            RuleKind::Filter => root
+                .get("filter")
+                .map(|d| Detection::from_node(d, &["rules"])),
             RuleKind::Correlation => None,
         };
         let correlation = root.get("correlation").map(|c| Correlation {
@@ -398,7 +412,10 @@ impl Rule {
             title: located("title"),
             id: located("id"),
             name: located("name"),
-            taxonomy: root.get("taxonomy").and_then(Node::as_str).map(str::to_string),
+            taxonomy: root
+                .get("taxonomy")
+                .and_then(Node::as_str)
+                .map(str::to_string),
             level: root.get("level").and_then(Node::as_str).map(str::to_string),
             logsource: LogSource::from_node(root.get("logsource")),
             tags,
@@ -426,7 +443,9 @@ impl Rule {
     pub fn anchor_span(&self) -> Span {
         self.root
             .entry("title")
-            .map_or(Span::new(self.root.span.start, self.root.span.start), |e| e.key.span)
+            .map_or(Span::new(self.root.span.start, self.root.span.start), |e| {
+                e.key.span
+            })
     }
 }
 
@@ -448,14 +467,19 @@ fn located_list(node: Option<&Node>) -> Vec<Located> {
 /// Exact for single-line plain and quoted scalars (the common case); for
 /// escaped or folded scalars, where text and source differ, falls back to
 /// the whole scalar.
-pub fn span_in_scalar(file: &SourceFile, node_span: Span, text: &str, range: std::ops::Range<usize>) -> Span {
+pub fn span_in_scalar(
+    file: &SourceFile,
+    node_span: Span,
+    text: &str,
+    range: std::ops::Range<usize>,
+) -> Span {
     let source = file.slice(node_span);
-    if let Some(at) = source.find(text) {
-        if !text.is_empty() {
-            let start = node_span.start + at + range.start.min(text.len());
-            let end = node_span.start + at + range.end.min(text.len());
-            return Span::new(start, end.max(start));
-        }
+    if let Some(at) = source.find(text)
+        && !text.is_empty()
+    {
+        let start = node_span.start + at + range.start.min(text.len());
+        let end = node_span.start + at + range.end.min(text.len());
+        return Span::new(start, end.max(start));
     }
     node_span
 }

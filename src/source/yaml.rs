@@ -77,17 +77,16 @@ impl Scalar {
             "false" | "False" | "FALSE" => return Typed::Bool(false),
             _ => {}
         }
-        if is_canonical_int(t) {
-            if let Ok(i) = t.parse::<i64>() {
-                return Typed::Int(i);
-            }
+        if is_canonical_int(t)
+            && let Ok(i) = t.parse::<i64>()
+        {
+            return Typed::Int(i);
         }
-        if is_canonical_float(t) {
-            if let Ok(f) = t.parse::<f64>() {
-                if f.is_finite() {
-                    return Typed::Float(f);
-                }
-            }
+        if is_canonical_float(t)
+            && let Ok(f) = t.parse::<f64>()
+            && f.is_finite()
+        {
+            return Typed::Float(f);
         }
         Typed::Str(t)
     }
@@ -107,9 +106,7 @@ impl Scalar {
             _ => {}
         }
         let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-        if digits.len() > 1
-            && digits.starts_with('0')
-            && digits.bytes().all(|b| b.is_ascii_digit())
+        if digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|b| b.is_ascii_digit())
         {
             return Some(
                 "a number with a leading zero: YAML 1.1 reads it as octal or a string, YAML 1.2 as a decimal number",
@@ -127,10 +124,14 @@ impl Scalar {
             && digits.bytes().all(|b| b.is_ascii_digit() || b == b'_')
             && digits.bytes().any(|b| b.is_ascii_digit())
         {
-            return Some("YAML 1.1 reads digits with underscores as a number, YAML 1.2 as a string");
+            return Some(
+                "YAML 1.1 reads digits with underscores as a number, YAML 1.2 as a string",
+            );
         }
         if digits.contains(':')
-            && digits.split(':').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            && digits
+                .split(':')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
             && digits.split(':').skip(1).all(|p| p.len() <= 2)
         {
             return Some("YAML 1.1 reads it as a base-60 number, YAML 1.2 as a string");
@@ -603,11 +604,11 @@ impl Builder {
     /// alias bomb gives one finding, not thousands.
     fn not_allowed(&mut self, what: &'static str, span: Span) {
         for error in &mut self.loaded.errors {
-            if let YamlErrorKind::NotAllowed { what: w, more } = &mut error.kind {
-                if *w == what {
-                    *more += 1;
-                    return;
-                }
+            if let YamlErrorKind::NotAllowed { what: w, more } = &mut error.kind
+                && *w == what
+            {
+                *more += 1;
+                return;
             }
         }
         self.loaded.errors.push(YamlError {
@@ -641,7 +642,10 @@ mod tests {
     fn keeps_raw_text_of_leading_zero_numbers() {
         let doc = one("a: [00000429, 0429, 429, '0429']\n");
         let items = doc.get("a").and_then(Node::as_seq).unwrap();
-        let typed: Vec<_> = items.iter().map(|n| n.as_scalar().unwrap().typed()).collect();
+        let typed: Vec<_> = items
+            .iter()
+            .map(|n| n.as_scalar().unwrap().typed())
+            .collect();
         assert_eq!(
             typed,
             vec![
@@ -732,7 +736,11 @@ mod tests {
         assert!(s("1_000").yaml11_ambiguity().is_some());
         assert!(s("190:20:30").yaml11_ambiguity().is_some());
         assert!(s("4624").yaml11_ambiguity().is_none());
-        assert!(s("0b0c7d52-3d0e-4b6f-8f0f-4a3f1c2d9e01").yaml11_ambiguity().is_none());
+        assert!(
+            s("0b0c7d52-3d0e-4b6f-8f0f-4a3f1c2d9e01")
+                .yaml11_ambiguity()
+                .is_none()
+        );
         assert!(s("0b101").yaml11_ambiguity().is_some());
         assert!(s("cmd.exe").yaml11_ambiguity().is_none());
         assert!(s("C:\\Windows").yaml11_ambiguity().is_none());

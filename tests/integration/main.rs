@@ -1,1 +1,7 @@
+//! CLI tests: one binary (ripgrep's layout), modules by topic.
 
+mod common;
+mod corpus;
+mod formats;
+mod invalid;
+mod project;

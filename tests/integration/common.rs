@@ -1,0 +1,65 @@
+//! Running the real `stetho` binary from the repository root.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The output of one run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn stetho_in(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_stetho"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run stetho");
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "stetho panicked on {args:?}:\n{}",
+        run.stderr
+    );
+    run
+}
+
+pub fn stetho(args: &[&str]) -> Run {
+    stetho_in(&root(), args)
+}
+
+/// `validate --format json` output as compact, reviewable lines.
+pub fn diagnostics_digest(json: &str) -> String {
+    let value: serde_json::Value =
+        serde_json::from_str(json).expect("validate --format json prints JSON");
+    let mut lines = Vec::new();
+    for d in value["diagnostics"].as_array().expect("diagnostics array") {
+        let at = match (d["line"].as_u64(), d["column"].as_u64()) {
+            (Some(l), Some(c)) => format!("{l}:{c}"),
+            _ => "-".to_string(),
+        };
+        let file = d["file"]
+            .as_str()
+            .unwrap_or("")
+            .rsplit('/')
+            .next()
+            .unwrap_or("");
+        lines.push(format!(
+            "{} {} {file}:{at} {}",
+            d["severity"].as_str().unwrap_or(""),
+            d["code"].as_str().unwrap_or(""),
+            d["message"].as_str().unwrap_or("")
+        ));
+    }
+    lines.join("\n")
+}
