@@ -22,12 +22,13 @@ pub fn run(args: &ChecksArgs, out: &Output) -> Result<u8, String> {
         ListFormat::Markdown => {
             text.push_str("| code | name | default | what it flags |\n|---|---|---|---|\n");
             for (lint, _) in REGISTRY {
+                // A pipe inside a cell would end it.
+                let summary = lint.summary.replace('|', "\\|");
                 text.push_str(&format!(
-                    "| {} | `{}` | {} | {} |\n",
+                    "| {} | `{}` | {} | {summary} |\n",
                     lint.code,
                     lint.name,
                     lint.severity.as_str(),
-                    lint.summary
                 ));
             }
         }

@@ -25,7 +25,7 @@ pub const UNKNOWN: Lint = Lint {
     code: "STH110",
     name: "unknown-attack-id",
     severity: Severity::Error,
-    summary: "An ATT&CK tag or technique id that is not in the pinned ATT&CK release.",
+    summary: "An ATT&CK tag or technique id that is not in the pinned ATT&CK release (a warning under `sigma`).",
 };
 
 pub const MISMATCH: Lint = Lint {

@@ -60,6 +60,20 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             .iter()
             .find(|k| format!("{key}s") == **k || format!("{k}s") == key)
             .copied();
+        if key.chars().any(|c| c.is_ascii_uppercase())
+            && !KNOWN.contains(&key.to_lowercase().as_str())
+        {
+            out.push(
+                report(
+                    &LINT,
+                    format!("`{key}` has upper-case letters; Sigma attribute names are lower case"),
+                )
+                .at(&rule.file, entry.key.span)
+                .label("custom attribute")
+                .help(format!("write `{}`", key.to_lowercase())),
+            );
+            continue;
+        }
         if let Some(suggestion) = singular_plural.or_else(|| {
             (key.len() >= 4)
                 .then(|| did_you_mean(key, KNOWN.iter().copied()))

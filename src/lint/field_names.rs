@@ -23,7 +23,7 @@ pub const LINT: Lint = Lint {
     code: "STH205",
     name: "unknown-field",
     severity: Severity::Error,
-    summary: "A field that the rule's log source does not have.",
+    summary: "A field that the rule's log source does not have (a warning under `sigma`).",
 };
 
 pub fn check(rule: &Rule, ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {

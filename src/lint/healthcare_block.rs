@@ -57,7 +57,7 @@ pub fn check(rule: &Rule, ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
 
 /// A detection rule in the same file as a correlation that names it is a
 /// building block of that correlation.
-fn feeds_correlation(rule: &Rule) -> bool {
+pub fn feeds_correlation(rule: &Rule) -> bool {
     if rule.kind != RuleKind::Detection {
         return false;
     }

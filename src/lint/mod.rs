@@ -31,6 +31,7 @@ mod healthcare_block;
 mod identifiers;
 mod invalid_cidr;
 mod invalid_regex;
+mod metadata;
 mod modifier_chain;
 mod placeholders;
 mod playbook;
@@ -122,7 +123,7 @@ pub const REGISTRY: &[(Lint, Check)] = &[
             "STH003",
             "input-limit",
             Error,
-            "The file is too large or nested too deeply.",
+            "The file is too large (1 MiB) or nested too deeply (64 levels).",
         ),
         Check::BuiltIn,
     ),
@@ -186,6 +187,7 @@ pub const REGISTRY: &[(Lint, Check)] = &[
         Check::BuiltIn,
     ),
     (healthcare_block::LINT, Check::Rule(healthcare_block::check)),
+    (metadata::MISSING_ID, Check::Rule(metadata::check)),
     (duplicate_ids::LINT, Check::Set(duplicate_ids::check)),
     (duplicate_titles::LINT, Check::Set(duplicate_titles::check)),
     (
@@ -202,6 +204,11 @@ pub const REGISTRY: &[(Lint, Check)] = &[
     (attack_tags::VERSION, Check::BuiltIn),
     (tag_format::LINT, Check::Rule(tag_format::check)),
     (tag_format::DUPLICATE, Check::BuiltIn),
+    (metadata::BLANK_TITLE, Check::BuiltIn),
+    (metadata::LOGSOURCE_KEY, Check::BuiltIn),
+    (tag_format::NAMESPACE, Check::BuiltIn),
+    (metadata::MISSING_LEVEL, Check::BuiltIn),
+    (metadata::DEPRECATED_WITHOUT_RELATED, Check::BuiltIn),
     (caf_outcomes::LINT, Check::Rule(caf_outcomes::check)),
     (caf_outcomes::NO_DETECTION_OUTCOME, Check::BuiltIn),
     (containment::LINT, Check::Rule(containment::check)),
@@ -223,6 +230,7 @@ pub const REGISTRY: &[(Lint, Check)] = &[
     ),
     (wildcards::DOUBLE, Check::BuiltIn),
     (wildcards::IN_ENCODED, Check::BuiltIn),
+    (wildcards::LONE_WILDCARD, Check::BuiltIn),
     (
         control_character::LINT,
         Check::Rule(control_character::check),
@@ -309,6 +317,8 @@ fn project_file_exists(ctx: &Context<'_>, relative: &str) -> bool {
     Path::new(relative).is_absolute() && Path::new(relative).exists()
         || ctx.project.resolve(relative).exists()
 }
+
+pub use healthcare_block::feeds_correlation;
 
 /// Every detection item of a rule (or filter), with its search identifier.
 fn items(rule: &Rule) -> Vec<(&crate::model::SearchIdentifier, &crate::model::Item)> {

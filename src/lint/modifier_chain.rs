@@ -208,6 +208,23 @@ fn problem(item: &Item) -> Option<(String, String)> {
             format!("encode to UTF-16 first: `|{}|{}`", u.1.name(), b.1.name()),
         ));
     }
+    let exact = !mods.iter().any(|m| {
+        matches!(
+            m.group(),
+            Group::Position | Group::Regex | Group::Special | Group::Numeric | Group::TimePart
+        ) || *m == Modifier::Neq
+    });
+    let literal_values = item.values.len() > 1
+        && item
+            .values
+            .iter()
+            .all(|v| super::wildcards::wildcard_positions(&v.scalar.text).is_empty());
+    if mods.contains(&Modifier::All) && exact && literal_values && item.field.is_some() {
+        return Some((
+            "`all` on exact values: one field cannot equal several different values".into(),
+            "add `|contains` (every value must appear in the field) or drop `|all`".into(),
+        ));
+    }
     if mods.contains(&Modifier::Base64Offset) && !mods.contains(&Modifier::Contains) {
         return Some((
             "`base64offset` only finds text inside a longer encoded string".into(),

@@ -18,7 +18,7 @@ pub const LINT: Lint = Lint {
     code: "STH204",
     name: "unknown-placeholder",
     severity: Severity::Error,
-    summary: "A `%placeholder%` with no list in `lists/`.",
+    summary: "A `%placeholder%` with no list in `lists/` (a warning outside a project).",
 };
 
 /// The placeholder names in a value (`%a%` and `%b%` in `%a%\x\%b%`).

@@ -38,6 +38,13 @@ pub const IN_ENCODED: Lint = Lint {
     summary: "A wildcard in a value that is encoded or not a string pattern.",
 };
 
+pub const LONE_WILDCARD: Lint = Lint {
+    code: "STH223",
+    name: "lone-wildcard",
+    severity: Severity::Warning,
+    summary: "A value that is only `*`, where `|exists` says what is meant.",
+};
+
 /// Positions of unescaped `*`/`?` in a Sigma string.
 pub fn wildcard_positions(value: &str) -> Vec<usize> {
     let bytes = value.as_bytes();
@@ -76,6 +83,21 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
             let text = &value.scalar.text;
             let wildcards = wildcard_positions(text);
             if wildcards.is_empty() {
+                continue;
+            }
+            if text == "*" && item.field.is_some() {
+                out.push(
+                    report(
+                        &LONE_WILDCARD,
+                        "a lone `*` matches any value, including an empty one",
+                    )
+                    .at(&rule.file, value.span)
+                    .label("matches anything")
+                    .help(format!(
+                        "write `{}|exists: true` to require the field",
+                        item.field.as_deref().unwrap_or("")
+                    )),
+                );
                 continue;
             }
             if let Some(m) = encoded {

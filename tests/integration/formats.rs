@@ -200,3 +200,13 @@ fn sarif_passes_the_sarif_multitool_validator() {
         assert!(results > 10, "expected findings in the SARIF log");
     }
 }
+
+#[test]
+fn readme_lists_every_check() {
+    let table = stetho(&["checks", "--format", "markdown"]).stdout;
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    assert!(
+        readme.contains(table.trim_end()),
+        "README's checks table is out of date; paste `stetho checks --format markdown`"
+    );
+}

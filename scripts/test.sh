@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The full test command (README "Test"): formatting, clippy, unit and CLI
+# tests, and the conformance checks that run stetho's output through real
+# third-party tools. Installs what those tools need first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== conformance tools (npm: conformance/package-lock.json)"
+npm ci --prefix conformance --no-audit --no-fund --loglevel=error
+# The conformance tests fail instead of skipping when a tool is missing.
+export STETHO_REQUIRE_CONFORMANCE=1
+
+echo "== cargo fmt --check"
+cargo fmt --check
+
+echo "== cargo clippy -- -D warnings"
+cargo clippy --locked --all-targets -- -D warnings
+
+echo "== cargo test"
+cargo test --locked
