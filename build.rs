@@ -1,5 +1,5 @@
 //! Embed the data files under `schemas/` (JSON Schemas, field catalogues,
-//! ATT&CK and CAF catalogues) into the binary, so `stetho` works in any
+//! ATT&CK and CAF catalogues) and `pipelines/` into the binary, so `stetho` works in any
 //! repository without a copy of them. A project can still add its own field
 //! catalogues in its own `schemas/fields/`.
 
@@ -29,8 +29,24 @@ fn main() {
         );
     }
     code.push_str("];\n");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets this")).join("embedded.rs");
-    std::fs::write(out, code).expect("write embedded.rs");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets this"));
+    std::fs::write(out_dir.join("embedded.rs"), code).expect("write embedded.rs");
+
+    // The shipped pipelines, so compiling and replaying work outside this
+    // repository too.
+    let pipelines = root.join("pipelines");
+    println!("cargo:rerun-if-changed=pipelines");
+    let mut files = Vec::new();
+    collect(&pipelines, &mut files);
+    files.retain(|p| p.extension().is_some_and(|e| e == "yml"));
+    files.sort();
+    let mut code = String::from("/// The shipped pipelines, by file name, sorted.\npub static FILES: &[(&str, &str)] = &[\n");
+    for path in &files {
+        let name = path.file_name().expect("file").to_string_lossy();
+        let _ = writeln!(code, "    ({name:?}, include_str!({:?})),", path.to_string_lossy());
+    }
+    code.push_str("];\n");
+    std::fs::write(out_dir.join("pipelines.rs"), code).expect("write pipelines.rs");
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {

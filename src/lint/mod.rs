@@ -319,6 +319,7 @@ fn project_file_exists(ctx: &Context<'_>, relative: &str) -> bool {
 }
 
 pub use healthcare_block::feeds_correlation;
+pub use placeholders::placeholder_names;
 
 /// Every detection item of a rule (or filter), with its search identifier.
 fn items(rule: &Rule) -> Vec<(&crate::model::SearchIdentifier, &crate::model::Item)> {

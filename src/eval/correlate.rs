@@ -1,0 +1,240 @@
+//! Correlation rules over event time, with sliding windows.
+//!
+//! While events stream through the detection rules, every match of a rule
+//! that a correlation uses is recorded with its event time, group-by key and
+//! aggregated value (a few dozen bytes, not the event). When the stream ends,
+//! each group is swept in time order with a window of `timespan`: the
+//! correlation fires at the event that makes its condition true, and the
+//! window then starts afresh after that event, so one burst gives one alert.
+//!
+//! Sliding windows are what the Sigma specification asks for; KQL backends
+//! use fixed `bin()` buckets instead, which can miss a burst that straddles
+//! a bucket edge (README, "Correlations").
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::event;
+use crate::logic::{CmpOp, Correlation, CorrelationKind, RuleLogic};
+
+/// Where an event came from: input number, 1-based line (NDJSON) and
+/// 0-based position in its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventRef {
+    pub input: usize,
+    pub line: usize,
+    pub index: usize,
+}
+
+/// A correlation that fired.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CorrelationHit {
+    /// Index of the correlation in the lowered rule set.
+    pub rule: usize,
+    /// The event that completed the condition.
+    pub event: EventRef,
+    /// The first event in the window.
+    pub first: EventRef,
+    /// The group-by values.
+    pub group: Vec<String>,
+    /// The aggregate that satisfied the condition.
+    pub value: f64,
+}
+
+#[derive(Clone, Debug)]
+struct Record {
+    time: i128,
+    /// Position of the matched rule in the correlation's `rules`.
+    position: usize,
+    value: Option<String>,
+    event: EventRef,
+}
+
+/// Matches recorded per correlation, keyed by group.
+pub struct Correlator {
+    /// (correlation rule index, its spec)
+    correlations: Vec<(usize, Correlation)>,
+    records: Vec<BTreeMap<Vec<String>, Vec<Record>>>,
+    /// Timestamp fields tried in order.
+    timestamp_fields: Vec<String>,
+    /// Matches that could not be placed in time.
+    pub without_time: usize,
+}
+
+impl Correlator {
+    pub fn new(rules: &[RuleLogic], timestamp_fields: Vec<String>) -> Correlator {
+        let correlations: Vec<(usize, Correlation)> = rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| match &r.body {
+                crate::logic::Body::Correlation(c) => Some((i, c.clone())),
+                crate::logic::Body::Detection(_) => None,
+            })
+            .collect();
+        let records = vec![BTreeMap::new(); correlations.len()];
+        Correlator {
+            correlations,
+            records,
+            timestamp_fields,
+            without_time: 0,
+        }
+    }
+
+    /// Whether any correlation uses rule `rule`.
+    pub fn uses(&self, rule: usize) -> bool {
+        self.correlations.iter().any(|(_, c)| c.rules.contains(&rule))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.correlations.is_empty()
+    }
+
+    /// Record that `rule` matched `event`.
+    pub fn observe(&mut self, rule: usize, event: &Value, at: EventRef) {
+        let time = self.timestamp_fields.iter().find_map(|f| event::first(event, f).and_then(event_time));
+        for (slot, (_, correlation)) in self.correlations.iter().enumerate() {
+            for (position, _) in correlation.rules.iter().enumerate().filter(|(_, r)| **r == rule) {
+                let Some(time) = time else {
+                    self.without_time += 1;
+                    continue;
+                };
+                let group: Vec<String> = correlation
+                    .group_by
+                    .iter()
+                    .map(|g| text(event::first(event, correlation.group_field(g, rule))))
+                    .collect();
+                let value = correlation
+                    .field
+                    .as_deref()
+                    .and_then(|f| event::first(event, f))
+                    .map(|v| text(Some(v)));
+                self.records[slot].entry(group).or_default().push(Record {
+                    time,
+                    position,
+                    value,
+                    event: at,
+                });
+            }
+        }
+    }
+
+    /// Sweep every group and return the hits, sorted by rule and event.
+    pub fn finish(self) -> Vec<CorrelationHit> {
+        let mut hits = Vec::new();
+        for ((rule, correlation), groups) in self.correlations.iter().zip(self.records) {
+            for (group, mut records) in groups {
+                records.sort_by_key(|r| (r.time, r.event));
+                sweep(*rule, correlation, &group, &records, &mut hits);
+            }
+        }
+        hits.sort_by(|a, b| (a.rule, a.event).cmp(&(b.rule, b.event)));
+        hits
+    }
+}
+
+fn text(value: Option<&Value>) -> String {
+    let mut buffer = String::new();
+    value
+        .and_then(|v| event::text_of(v, &mut buffer).map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Event time in nanoseconds since the epoch: RFC 3339 text, or a number of
+/// seconds (or milliseconds, when it is too large to be seconds).
+fn event_time(value: &Value) -> Option<i128> {
+    match value {
+        Value::String(s) => super::parse_timestamp(s).map(|t| t.unix_timestamp_nanos()),
+        Value::Number(n) => {
+            let f = n.as_f64()?;
+            let seconds = if f > 1e11 { f / 1000.0 } else { f };
+            Some((seconds * 1e9) as i128)
+        }
+        _ => None,
+    }
+}
+
+fn sweep(rule: usize, c: &Correlation, group: &[String], records: &[Record], hits: &mut Vec<CorrelationHit>) {
+    let span = i128::from(c.timespan_seconds) * 1_000_000_000;
+    let mut start = 0;
+    for end in 0..records.len() {
+        if end < start {
+            continue;
+        }
+        while records[start].time < records[end].time - span {
+            start += 1;
+        }
+        let window = &records[start..=end];
+        let Some(value) = aggregate(c, window) else { continue };
+        if c.condition.iter().all(|(op, threshold)| op.holds(value, *threshold)) {
+            hits.push(CorrelationHit {
+                rule,
+                event: records[end].event,
+                first: records[start].event,
+                group: group.to_vec(),
+                value,
+            });
+            start = end + 1;
+        }
+    }
+}
+
+/// The number the condition compares, for the events in a window.
+fn aggregate(c: &Correlation, window: &[Record]) -> Option<f64> {
+    let numbers = || -> Vec<f64> {
+        window
+            .iter()
+            .filter_map(|r| r.value.as_deref().and_then(|v| v.trim().parse::<f64>().ok()))
+            .collect()
+    };
+    Some(match c.kind {
+        CorrelationKind::EventCount => window.len() as f64,
+        CorrelationKind::ValueCount => {
+            let mut values: Vec<&str> = window.iter().filter_map(|r| r.value.as_deref()).filter(|v| !v.is_empty()).collect();
+            values.sort_unstable();
+            values.dedup();
+            values.len() as f64
+        }
+        CorrelationKind::Temporal => {
+            let mut seen = vec![false; c.rules.len()];
+            for r in window {
+                seen[r.position] = true;
+            }
+            seen.iter().filter(|s| **s).count() as f64
+        }
+        CorrelationKind::TemporalOrdered => {
+            // Longest prefix of `rules` matched in order inside the window.
+            let mut next = 0;
+            for r in window {
+                if next < c.rules.len() && r.position == next {
+                    next += 1;
+                }
+            }
+            next as f64
+        }
+        CorrelationKind::ValueSum => numbers().iter().sum(),
+        CorrelationKind::ValueAvg => {
+            let n = numbers();
+            if n.is_empty() {
+                return None;
+            }
+            n.iter().sum::<f64>() / n.len() as f64
+        }
+        CorrelationKind::ValuePercentile | CorrelationKind::ValueMedian => {
+            let mut n = numbers();
+            if n.is_empty() {
+                return None;
+            }
+            n.sort_by(f64::total_cmp);
+            let p = if c.kind == CorrelationKind::ValueMedian { 50.0 } else { c.percentile.unwrap_or(50.0) };
+            // Nearest-rank percentile.
+            let rank = ((p / 100.0) * n.len() as f64).ceil().max(1.0) as usize;
+            n[rank.min(n.len()) - 1]
+        }
+    })
+}
+
+/// Whether a comparison list (a range) holds, for tests and `explain`.
+pub fn condition_holds(condition: &[(CmpOp, f64)], value: f64) -> bool {
+    condition.iter().all(|(op, t)| op.holds(value, *t))
+}

@@ -1,0 +1,102 @@
+//! NHS numbers: stetho's `nhs_number` modifier.
+//!
+//! An NHS number is ten digits whose last digit is a Modulus 11 check digit
+//! over the first nine (weights 10 down to 2). About one random ten-digit
+//! string in eleven passes the check, and so do repdigits such as
+//! `1111111111`, which are never issued; both are why a regex is not
+//! enough. Numbers are recognised written together (`9434765919`) or grouped
+//! 3-3-4 with single spaces or hyphens (`943 476 5919`, `943-476-5919`), and
+//! never as part of a longer run of digits.
+
+/// Whether ten digits form a valid, issuable-looking NHS number.
+pub fn is_valid(digits: &[u8; 10]) -> bool {
+    if digits.iter().all(|d| *d == digits[0]) {
+        return false;
+    }
+    let sum: u32 = digits[..9]
+        .iter()
+        .zip((2..=10).rev())
+        .map(|(d, w)| u32::from(*d) * w)
+        .sum();
+    let check = match 11 - sum % 11 {
+        11 => 0,
+        10 => return false,
+        c => c,
+    };
+    check == u32::from(digits[9])
+}
+
+/// Valid NHS numbers in `text`, in order of appearance (with repeats).
+pub fn find_all(text: &str) -> Vec<[u8; 10]> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() || (i > 0 && bytes[i - 1].is_ascii_digit()) {
+            i += 1;
+            continue;
+        }
+        if let Some((digits, len)) = candidate(&bytes[i..]) {
+            let next = bytes.get(i + len);
+            if !next.is_some_and(u8::is_ascii_digit) && is_valid(&digits) {
+                found.push(digits);
+                i += len;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    found
+}
+
+/// Ten digits at the start of `s`, together or as 3-3-4 groups with one
+/// separator (space or hyphen) used consistently.
+fn candidate(s: &[u8]) -> Option<([u8; 10], usize)> {
+    let digit = |b: u8| b.is_ascii_digit().then(|| b - b'0');
+    let mut out = [0u8; 10];
+    if s.len() >= 10 && s[..10].iter().all(u8::is_ascii_digit) {
+        for (o, b) in out.iter_mut().zip(&s[..10]) {
+            *o = b - b'0';
+        }
+        return Some((out, 10));
+    }
+    if s.len() >= 12 {
+        let sep = s[3];
+        if (sep == b' ' || sep == b'-') && s[7] == sep {
+            let positions = [0, 1, 2, 4, 5, 6, 8, 9, 10, 11];
+            for (o, &p) in out.iter_mut().zip(&positions) {
+                *o = digit(s[p])?;
+            }
+            return Some((out, 12));
+        }
+    }
+    None
+}
+
+/// How many distinct valid NHS numbers `text` holds.
+pub fn count_distinct(text: &str) -> usize {
+    let mut all = find_all(text);
+    all.sort_unstable();
+    all.dedup();
+    all.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_and_repdigits() {
+        assert_eq!(count_distinct("9434765919"), 1);
+        assert_eq!(count_distinct("9434765918"), 0);
+        assert_eq!(count_distinct("1111111111 0000000000"), 0);
+    }
+
+    #[test]
+    fn grouping_and_boundaries() {
+        assert_eq!(count_distinct("patients 943 476 5919, 943-476-5919"), 1);
+        assert_eq!(count_distinct("id=99434765919"), 0);
+        assert_eq!(count_distinct("943 476-5919"), 0);
+        assert_eq!(count_distinct("9991000003 9991007911"), 2);
+    }
+}

@@ -1,0 +1,717 @@
+//! Lowering: rule model → [`RuleLogic`].
+//!
+//! Errors here are problems that make a rule's meaning undefined (an
+//! unknown modifier, a placeholder without a list, a correlation over a
+//! missing rule). `validate` reports the same problems with richer context;
+//! lowering refuses rather than guessing, so no backend ever sees a rule
+//! with a silently dropped condition.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use thiserror::Error;
+
+use super::{
+    Body, CmpOp, Correlation, CorrelationKind, Expr, Pattern, Position, Pred, RuleLogic, Test, TimePart,
+};
+use crate::diagnostic::Diagnostic;
+use crate::model::condition::{self, Quantifier};
+use crate::model::modifier::Group;
+use crate::model::{Detection, Item, Modifier, Rule, RuleKind, Search};
+use crate::source::yaml::{Node, Typed};
+use crate::source::{SourceFile, Span};
+
+/// Windash variants of `-` and `/` (Sigma specification, `windash`).
+const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
+
+/// Most dash positions expanded in one value (5^4 = 625 variants).
+const MAX_WINDASH_POSITIONS: usize = 4;
+
+/// Most values one item may expand to (placeholders × windash × offsets).
+pub const MAX_EXPANDED_VALUES: usize = 10_000;
+
+/// Named value lists for `%placeholder%` expansion (`lists/NAME.txt`).
+#[derive(Clone, Debug, Default)]
+pub struct Lists {
+    lists: BTreeMap<String, Vec<String>>,
+}
+
+impl Lists {
+    /// Read every `*.txt` in `dir`: one value per line, `#` comments and
+    /// blank lines skipped, surrounding whitespace trimmed.
+    pub fn load(dir: &Path) -> std::io::Result<Lists> {
+        let mut lists = BTreeMap::new();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(Lists { lists });
+        };
+        let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for path in paths {
+            if path.extension().and_then(|e| e.to_str()) != Some("txt") {
+                continue;
+            }
+            let Some(name) = path.file_stem().and_then(|s| s.to_str()) else { continue };
+            let text = std::fs::read_to_string(&path)?;
+            lists.insert(name.to_string(), parse_list(&text));
+        }
+        Ok(Lists { lists })
+    }
+
+    pub fn from_pairs(pairs: &[(&str, &[&str])]) -> Lists {
+        Lists {
+            lists: pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&[String]> {
+        self.lists.get(name).map(Vec::as_slice)
+    }
+
+    pub fn names(&self) -> BTreeSet<String> {
+        self.lists.keys().cloned().collect()
+    }
+}
+
+/// The values of one list file.
+pub fn parse_list(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Why a rule could not be lowered.
+#[derive(Clone, Debug, Error)]
+#[error("{message}")]
+pub struct LowerError {
+    pub file: Arc<SourceFile>,
+    pub span: Span,
+    pub message: String,
+}
+
+impl LowerError {
+    fn new(rule: &Rule, span: Span, message: impl Into<String>) -> LowerError {
+        LowerError {
+            file: Arc::clone(&rule.file),
+            span,
+            message: message.into(),
+        }
+    }
+
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        Diagnostic::error("STH500", format!("cannot use this rule: {}", self.message)).at(&self.file, self.span)
+    }
+}
+
+/// Lower a rule set. Filters are applied to the rules they name and
+/// dropped; rules that cannot be lowered are left out and reported.
+pub fn lower_rules(rules: &[Rule], lists: &Lists) -> (Vec<RuleLogic>, Vec<LowerError>) {
+    let mut errors = Vec::new();
+    let mut out: Vec<RuleLogic> = Vec::new();
+    let mut sources: Vec<&Rule> = Vec::new();
+    for rule in rules.iter().filter(|r| r.kind == RuleKind::Detection) {
+        match lower_detection(rule, lists) {
+            Ok(expr) => {
+                out.push(logic(rule, Body::Detection(expr)));
+                sources.push(rule);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    for filter in rules.iter().filter(|r| r.kind == RuleKind::Filter) {
+        if let Err(e) = apply_filter(filter, &sources, &mut out, lists) {
+            errors.push(e);
+        }
+    }
+    // Correlations come after every detection so references resolve, and
+    // may chain (a correlation of correlations) in file order.
+    for rule in rules.iter().filter(|r| r.kind == RuleKind::Correlation) {
+        match lower_correlation(rule, &out) {
+            Ok(c) => {
+                if !c.generate {
+                    for &i in &c.rules {
+                        out[i].hidden = true;
+                    }
+                }
+                out.push(logic(rule, Body::Correlation(c)));
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    (out, errors)
+}
+
+fn logic(rule: &Rule, body: Body) -> RuleLogic {
+    RuleLogic {
+        id: rule.id.as_ref().map(|l| l.text.clone()),
+        name: rule.name.as_ref().map(|l| l.text.clone()),
+        title: rule.title.as_ref().map_or_else(String::new, |l| l.text.clone()),
+        path: rule.file.display.clone(),
+        document: rule.document,
+        level: rule.level.clone(),
+        logsource: rule.logsource.clone(),
+        taxonomy: rule.taxonomy.clone(),
+        body,
+        hidden: false,
+    }
+}
+
+/// The condition of a detection (or filter) block as an expression.
+pub fn lower_detection(rule: &Rule, lists: &Lists) -> Result<Expr, LowerError> {
+    let detection = rule
+        .detection
+        .as_ref()
+        .ok_or_else(|| LowerError::new(rule, rule.anchor_span(), "no detection block"))?;
+    lower_block(rule, detection, lists)
+}
+
+fn lower_block(rule: &Rule, detection: &Detection, lists: &Lists) -> Result<Expr, LowerError> {
+    if detection.conditions.is_empty() {
+        let span = detection.condition_key.unwrap_or_else(|| rule.anchor_span());
+        return Err(LowerError::new(rule, span, "no condition"));
+    }
+    let mut searches: BTreeMap<&str, Expr> = BTreeMap::new();
+    for ident in &detection.identifiers {
+        searches.insert(ident.name.as_str(), lower_search(rule, &ident.search, lists)?);
+    }
+    let names: Vec<&str> = detection.identifiers.iter().map(|i| i.name.as_str()).collect();
+    let mut alternatives = Vec::new();
+    for cond in &detection.conditions {
+        let parsed = condition::parse(&cond.text).map_err(|e| {
+            let span = crate::model::span_in_scalar(&rule.file, cond.node_span, &cond.text, e.span.clone());
+            LowerError::new(rule, span, format!("condition: {}", e.message))
+        })?;
+        alternatives.push(lower_condition(rule, cond.node_span, &parsed, &searches, &names)?);
+    }
+    Ok(Expr::or(alternatives))
+}
+
+fn lower_condition(
+    rule: &Rule,
+    span: Span,
+    expr: &condition::Expr,
+    searches: &BTreeMap<&str, Expr>,
+    names: &[&str],
+) -> Result<Expr, LowerError> {
+    use condition::Expr as C;
+    Ok(match expr {
+        C::Or(items) => Expr::or(
+            items
+                .iter()
+                .map(|e| lower_condition(rule, span, e, searches, names))
+                .collect::<Result<_, _>>()?,
+        ),
+        C::And(items) => Expr::and(
+            items
+                .iter()
+                .map(|e| lower_condition(rule, span, e, searches, names))
+                .collect::<Result<_, _>>()?,
+        ),
+        C::Not(inner) => Expr::not(lower_condition(rule, span, inner, searches, names)?),
+        C::Ident { name, .. } => searches
+            .get(name.as_str())
+            .cloned()
+            .ok_or_else(|| LowerError::new(rule, span, format!("undefined search identifier `{name}`")))?,
+        C::Of { quantifier, target, .. } => {
+            let selected = condition::select(target, names.iter().copied());
+            if selected.is_empty() {
+                return Err(LowerError::new(rule, span, "a quantifier in the condition selects no search identifier"));
+            }
+            let parts: Vec<Expr> = selected.iter().filter_map(|n| searches.get(n).cloned()).collect();
+            match quantifier {
+                Quantifier::Any => Expr::or(parts),
+                Quantifier::All => Expr::and(parts),
+            }
+        }
+    })
+}
+
+fn lower_search(rule: &Rule, search: &Search, lists: &Lists) -> Result<Expr, LowerError> {
+    Ok(match search {
+        Search::AllOf(items) => Expr::and(items.iter().map(|i| lower_item(rule, i, lists)).collect::<Result<_, _>>()?),
+        Search::AnyOf(groups) => Expr::or(
+            groups
+                .iter()
+                .map(|items| Ok(Expr::and(items.iter().map(|i| lower_item(rule, i, lists)).collect::<Result<_, _>>()?)))
+                .collect::<Result<_, LowerError>>()?,
+        ),
+        Search::Keywords(items) => Expr::or(items.iter().map(|i| lower_item(rule, i, lists)).collect::<Result<_, _>>()?),
+    })
+}
+
+/// A value on its way through the transformation modifiers.
+#[derive(Clone, Debug)]
+enum Stage {
+    /// Sigma text: wildcards and escapes still active.
+    Sigma(String),
+    /// Bytes after an encoding; wildcards no longer apply.
+    Bytes(Vec<u8>),
+}
+
+/// Lower one `field|modifiers: values` item.
+pub fn lower_item(rule: &Rule, item: &Item, lists: &Lists) -> Result<Expr, LowerError> {
+    let mut mods = Vec::with_capacity(item.modifiers.len());
+    for used in &item.modifiers {
+        match used.modifier {
+            Some(m) => mods.push(m),
+            None => return Err(LowerError::new(rule, used.span, format!("unknown modifier `{}`", used.name))),
+        }
+    }
+    let has = |m: Modifier| mods.contains(&m);
+    let field = item.field.clone();
+    if item.has_nested {
+        return Err(LowerError::new(rule, item.value_span, "values must be plain scalars"));
+    }
+    if has(Modifier::Exists) {
+        let value = item.values.first().map(|v| v.scalar.typed());
+        let Some(Typed::Bool(b)) = value else {
+            return Err(LowerError::new(rule, item.value_span, "`exists` takes true or false"));
+        };
+        return Ok(pred(field, Test::Exists(b)));
+    }
+    // Keyword items (no field, no modifiers) search every string value.
+    let keyword = field.is_none();
+    let mut per_value = Vec::with_capacity(item.values.len());
+    for value in &item.values {
+        let texts = if has(Modifier::Expand) {
+            expand_placeholders(rule, value.span, &value.scalar.text, lists)?
+        } else {
+            vec![value.scalar.text.clone()]
+        };
+        for text in texts {
+            let typed = if has(Modifier::Expand) { Typed::Str(&text) } else { value.scalar.typed() };
+            let test = lower_value(rule, value.span, &mods, typed, &text)?;
+            let expr = Expr::or(test.into_iter().map(|t| pred(field.clone(), t)).collect());
+            per_value.push(if keyword { keyword_expr(expr) } else { expr });
+        }
+        if per_value.len() > MAX_EXPANDED_VALUES {
+            return Err(LowerError::new(rule, item.value_span, format!("expands to more than {MAX_EXPANDED_VALUES} values")));
+        }
+    }
+    if item.is_list && item.values.is_empty() {
+        // `Field: []` has no value to match (pySigma renders it as a null test).
+        return Ok(pred(field, Test::Null));
+    }
+    let combined = if has(Modifier::All) { Expr::and(per_value) } else { Expr::or(per_value) };
+    if has(Modifier::Neq) {
+        let exists = pred(field, Test::Exists(true));
+        return Ok(Expr::and(vec![exists, Expr::not(combined)]));
+    }
+    Ok(combined)
+}
+
+/// Keywords match anywhere in a string value.
+fn keyword_expr(expr: Expr) -> Expr {
+    expr.map_preds(&mut |mut p| {
+        if let Test::Str { pattern, cased } = &p.test {
+            p.test = Test::Str { pattern: pattern.contains(), cased: *cased };
+        }
+        Expr::Pred(p)
+    })
+}
+
+fn pred(field: Option<String>, test: Test) -> Expr {
+    Expr::Pred(Pred { field, test })
+}
+
+/// The alternatives (OR-ed) one value stands for under the modifiers.
+fn lower_value(rule: &Rule, span: Span, mods: &[Modifier], typed: Typed<'_>, text: &str) -> Result<Vec<Test>, LowerError> {
+    let has = |m: Modifier| mods.contains(&m);
+    let err = |message: String| LowerError::new(rule, span, message);
+    let number = || -> Result<f64, LowerError> {
+        match typed {
+            Typed::Int(i) => Ok(i as f64),
+            Typed::Float(f) => Ok(f),
+            _ => text.trim().parse::<f64>().map_err(|_| err(format!("`{text}` is not a number"))),
+        }
+    };
+    let numeric_op = mods.iter().find_map(|m| match m {
+        Modifier::Gt => Some(CmpOp::Gt),
+        Modifier::Gte => Some(CmpOp::Gte),
+        Modifier::Lt => Some(CmpOp::Lt),
+        Modifier::Lte => Some(CmpOp::Lte),
+        _ => None,
+    });
+    if let Some(part) = mods.iter().find_map(time_part) {
+        let value = number()?;
+        return Ok(vec![Test::TimePart { part, op: numeric_op.unwrap_or(CmpOp::Eq), value: value as i64 }]);
+    }
+    if let Some(op) = numeric_op {
+        return Ok(vec![Test::Cmp { op, value: number()? }]);
+    }
+    if has(Modifier::NhsNumber) {
+        let min = match typed {
+            Typed::Bool(true) => 1,
+            Typed::Int(n) if n >= 1 => u32::try_from(n).unwrap_or(u32::MAX),
+            _ => return Err(err("`nhs_number` takes true or a count".into())),
+        };
+        return Ok(vec![Test::NhsNumber { min }]);
+    }
+    if has(Modifier::Cidr) {
+        let net = text
+            .trim()
+            .parse::<ipnet::IpNet>()
+            .map_err(|_| err(format!("`{text}` is not a CIDR network")))?;
+        return Ok(vec![Test::Cidr(net)]);
+    }
+    if has(Modifier::Re) {
+        let test = Test::Regex {
+            pattern: text.to_string(),
+            ignore_case: has(Modifier::IgnoreCase),
+            multi_line: has(Modifier::Multiline),
+            dot_all: has(Modifier::DotAll),
+        };
+        crate::eval::compile_regex_test(&test).map_err(|e| err(format!("invalid regex: {e}")))?;
+        return Ok(vec![test]);
+    }
+    let cased = has(Modifier::Cased);
+    if has(Modifier::Fieldref) {
+        let position = if has(Modifier::Contains) {
+            Position::Anywhere
+        } else if has(Modifier::StartsWith) {
+            Position::Start
+        } else if has(Modifier::EndsWith) {
+            Position::End
+        } else {
+            Position::Whole
+        };
+        return Ok(vec![Test::FieldRef { other: text.to_string(), position, cased }]);
+    }
+    if matches!(typed, Typed::Null) && !mods.iter().any(|m| m.group() == Group::Position) {
+        return Ok(vec![Test::Null]);
+    }
+    // String matching: run the transformation modifiers in written order.
+    let mut stages = vec![Stage::Sigma(text.to_string())];
+    for m in mods {
+        stages = match m {
+            Modifier::Windash => stages.into_iter().flat_map(windash).collect(),
+            Modifier::Wide | Modifier::Utf16le => stages.into_iter().map(|s| encode_utf16(s, false, false)).collect(),
+            Modifier::Utf16be => stages.into_iter().map(|s| encode_utf16(s, true, false)).collect(),
+            Modifier::Utf16 => stages.into_iter().map(|s| encode_utf16(s, false, true)).collect(),
+            Modifier::Base64 => stages.into_iter().map(|s| Stage::Sigma(escape_sigma(&base64_engine().encode(bytes(&s))))).collect(),
+            Modifier::Base64Offset => stages.into_iter().flat_map(|s| base64_offsets(&bytes(&s))).collect(),
+            _ => stages,
+        };
+        if stages.len() > MAX_EXPANDED_VALUES {
+            return Err(err(format!("expands to more than {MAX_EXPANDED_VALUES} alternatives")));
+        }
+    }
+    let mut tests = Vec::with_capacity(stages.len());
+    for stage in stages {
+        let mut pattern = match stage {
+            Stage::Sigma(s) => Pattern::parse(&s),
+            Stage::Bytes(b) => Pattern::literal(&String::from_utf8_lossy(&b)),
+        };
+        if has(Modifier::Contains) {
+            pattern = pattern.contains();
+        } else if has(Modifier::StartsWith) {
+            pattern = pattern.starts_with();
+        } else if has(Modifier::EndsWith) {
+            pattern = pattern.ends_with();
+        }
+        tests.push(Test::Str { pattern, cased });
+    }
+    tests.dedup();
+    Ok(tests)
+}
+
+fn time_part(m: &Modifier) -> Option<TimePart> {
+    Some(match m {
+        Modifier::Minute => TimePart::Minute,
+        Modifier::Hour => TimePart::Hour,
+        Modifier::Day => TimePart::Day,
+        Modifier::Week => TimePart::Week,
+        Modifier::Month => TimePart::Month,
+        Modifier::Year => TimePart::Year,
+        _ => return None,
+    })
+}
+
+fn base64_engine() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+/// The bytes a stage stands for: Sigma text is taken with its escapes
+/// resolved (encodings do not support wildcards).
+fn bytes(stage: &Stage) -> Vec<u8> {
+    match stage {
+        Stage::Bytes(b) => b.clone(),
+        Stage::Sigma(s) => {
+            let pattern = Pattern::parse(s);
+            match pattern {
+                Pattern::Exact(t) => t.into_bytes(),
+                other => other.to_string().into_bytes(),
+            }
+        }
+    }
+}
+
+/// Escape text so that it reads back literally as a Sigma string.
+fn escape_sigma(text: &str) -> String {
+    Pattern::Exact(text.to_string()).to_string()
+}
+
+fn encode_utf16(stage: Stage, big_endian: bool, bom: bool) -> Stage {
+    let text = String::from_utf8_lossy(&bytes(&stage)).into_owned();
+    let mut out = Vec::with_capacity(text.len() * 2 + 2);
+    if bom {
+        out.extend_from_slice(&[0xFF, 0xFE]);
+    }
+    for unit in text.encode_utf16() {
+        let b = if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() };
+        out.extend_from_slice(&b);
+    }
+    Stage::Bytes(out)
+}
+
+/// The three base64 encodings of `value` at offsets 0, 1 and 2 inside a
+/// longer string, without the characters that depend on the neighbours.
+fn base64_offsets(value: &[u8]) -> Vec<Stage> {
+    const START: [usize; 3] = [0, 2, 3];
+    const END_TRIM: [usize; 3] = [0, 3, 2];
+    (0..3)
+        .map(|i| {
+            let mut padded = vec![b' '; i];
+            padded.extend_from_slice(value);
+            let encoded = base64_engine().encode(&padded);
+            let trim = END_TRIM[(value.len() + i) % 3];
+            let end = encoded.len().saturating_sub(trim).max(START[i].min(encoded.len()));
+            let slice = encoded.get(START[i]..end).unwrap_or("");
+            Stage::Sigma(escape_sigma(slice))
+        })
+        .collect()
+}
+
+/// `windash`: every `-` or `/` that starts a word (after a non-word
+/// character or at the start, before a word character), in all five dash
+/// forms.
+fn windash(stage: Stage) -> Vec<Stage> {
+    let Stage::Sigma(text) = stage else { return vec![stage] };
+    let chars: Vec<char> = text.chars().collect();
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let positions: Vec<usize> = (0..chars.len())
+        .filter(|&i| {
+            matches!(chars[i], '-' | '/')
+                && (i == 0 || !word(chars[i - 1]))
+                && chars.get(i + 1).is_some_and(|&c| word(c))
+        })
+        .take(MAX_WINDASH_POSITIONS)
+        .collect();
+    let mut variants = vec![chars.clone()];
+    for &pos in &positions {
+        variants = variants
+            .into_iter()
+            .flat_map(|v| {
+                DASHES.iter().map(move |&d| {
+                    let mut next = v.clone();
+                    next[pos] = d;
+                    next
+                })
+            })
+            .collect();
+    }
+    variants.into_iter().map(|v| Stage::Sigma(v.into_iter().collect())).collect()
+}
+
+/// Replace `%name%` with each value of `lists/name.txt` (every combination
+/// when a value has several placeholders).
+fn expand_placeholders(rule: &Rule, span: Span, text: &str, lists: &Lists) -> Result<Vec<String>, LowerError> {
+    let names = crate::lint::placeholder_names(text);
+    if names.is_empty() {
+        return Ok(vec![text.to_string()]);
+    }
+    let mut results = vec![String::new()];
+    let mut cursor = 0;
+    for (start, name) in names {
+        let literal = &text[cursor..start];
+        let values = lists
+            .get(name)
+            .ok_or_else(|| LowerError::new(rule, span, format!("no list for placeholder `%{name}%` (lists/{name}.txt)")))?;
+        if values.is_empty() {
+            return Err(LowerError::new(rule, span, format!("list `{name}` is empty")));
+        }
+        results = results
+            .into_iter()
+            .flat_map(|prefix| values.iter().map(move |v| format!("{prefix}{literal}{v}")))
+            .collect();
+        if results.len() > MAX_EXPANDED_VALUES {
+            return Err(LowerError::new(rule, span, format!("placeholders expand to more than {MAX_EXPANDED_VALUES} values")));
+        }
+        cursor = start + name.len() + 2;
+    }
+    let rest = &text[cursor..];
+    Ok(results.into_iter().map(|r| format!("{r}{rest}")).collect())
+}
+
+/// AND a filter's condition into every rule it applies to.
+fn apply_filter(filter: &Rule, sources: &[&Rule], out: &mut [RuleLogic], lists: &Lists) -> Result<(), LowerError> {
+    let Some(spec) = &filter.filter else { return Ok(()) };
+    let Some(detection) = &filter.detection else { return Ok(()) };
+    let expr = lower_block(filter, detection, lists)?;
+    for (rule, logic) in sources.iter().zip(out.iter_mut()) {
+        let named = spec.applies_to_any
+            || spec.rules.iter().any(|r| {
+                rule.id.as_ref().is_some_and(|id| id.text == r.text) || rule.name.as_ref().is_some_and(|n| n.text == r.text)
+            });
+        if !named || !logsource_covers(&filter.logsource, &rule.logsource) {
+            continue;
+        }
+        if let Body::Detection(body) = &mut logic.body {
+            let current = std::mem::replace(body, Expr::Const(true));
+            *body = Expr::and(vec![current, expr.clone()]);
+        }
+    }
+    Ok(())
+}
+
+/// Whether every key the filter's logsource sets equals the rule's.
+fn logsource_covers(filter: &crate::model::LogSource, rule: &crate::model::LogSource) -> bool {
+    let same = |f: &Option<String>, r: &Option<String>| f.as_ref().is_none_or(|f| r.as_deref() == Some(f.as_str()));
+    same(&filter.product, &rule.product) && same(&filter.category, &rule.category) && same(&filter.service, &rule.service)
+}
+
+fn lower_correlation(rule: &Rule, lowered: &[RuleLogic]) -> Result<Correlation, LowerError> {
+    let spec = rule
+        .correlation
+        .as_ref()
+        .ok_or_else(|| LowerError::new(rule, rule.anchor_span(), "no correlation block"))?;
+    let block = rule.root.get("correlation");
+    let kind_text = spec.kind.as_ref().map(|k| k.text.as_str()).unwrap_or("");
+    let kind = CorrelationKind::parse(kind_text)
+        .ok_or_else(|| LowerError::new(rule, spec.span, format!("unknown correlation type `{kind_text}`")))?;
+    let mut indices = Vec::new();
+    for reference in &spec.rules {
+        let found = lowered
+            .iter()
+            .position(|l| l.id.as_deref() == Some(&reference.text) || l.name.as_deref() == Some(&reference.text))
+            .ok_or_else(|| LowerError::new(rule, reference.span, format!("unknown rule `{}`", reference.text)))?;
+        indices.push(found);
+    }
+    let timespan = spec
+        .timespan
+        .as_ref()
+        .ok_or_else(|| LowerError::new(rule, spec.span, "no timespan"))?;
+    let timespan_seconds = parse_timespan(&timespan.text)
+        .ok_or_else(|| LowerError::new(rule, timespan.span, format!("invalid timespan `{}`", timespan.text)))?;
+    let condition_node = block.and_then(|b| b.get("condition"));
+    let mut condition = Vec::new();
+    let mut field = None;
+    let mut percentile = None;
+    if let Some(node) = condition_node.filter(|n| n.as_map().is_some()) {
+        for entry in node.as_map().unwrap_or(&[]) {
+            let number = || entry.value.as_str().and_then(|t| t.trim().parse::<f64>().ok());
+            let op = match entry.key_str() {
+                "gt" => Some(CmpOp::Gt),
+                "gte" => Some(CmpOp::Gte),
+                "lt" => Some(CmpOp::Lt),
+                "lte" => Some(CmpOp::Lte),
+                "eq" => Some(CmpOp::Eq),
+                "field" => {
+                    field = entry.value.string_list().first().map(|(f, _)| f.to_string());
+                    None
+                }
+                "percentile" => {
+                    percentile = number();
+                    None
+                }
+                _ => None,
+            };
+            if let Some(op) = op {
+                let value = number().ok_or_else(|| LowerError::new(rule, entry.value.span, "threshold must be a number"))?;
+                condition.push((op, value));
+            }
+        }
+    }
+    if condition.is_empty() {
+        match kind {
+            // Spec default for temporal types: every referenced rule matched.
+            CorrelationKind::Temporal | CorrelationKind::TemporalOrdered => {
+                condition.push((CmpOp::Gte, indices.len() as f64));
+            }
+            _ => return Err(LowerError::new(rule, spec.span, "a counting correlation needs a condition")),
+        }
+    }
+    if field.is_none() && !matches!(kind, CorrelationKind::EventCount | CorrelationKind::Temporal | CorrelationKind::TemporalOrdered) {
+        return Err(LowerError::new(rule, spec.span, format!("`{}` needs `condition.field`", kind.name())));
+    }
+    let mut aliases = BTreeMap::new();
+    if let Some(map) = block.and_then(|b| b.get("aliases")).and_then(Node::as_map) {
+        for alias in map {
+            let mut per_rule = BTreeMap::new();
+            for entry in alias.value.as_map().unwrap_or(&[]) {
+                let name = entry.key_str();
+                if let Some(i) = lowered.iter().position(|l| l.name.as_deref() == Some(name) || l.id.as_deref() == Some(name)) {
+                    per_rule.insert(i, entry.value.as_str().unwrap_or("").to_string());
+                }
+            }
+            aliases.insert(alias.key_str().to_string(), per_rule);
+        }
+    }
+    Ok(Correlation {
+        kind,
+        rules: indices,
+        group_by: spec.group_by.iter().map(|g| g.text.clone()).collect(),
+        aliases,
+        timespan_seconds,
+        condition,
+        field,
+        percentile,
+        generate: spec.generate,
+    })
+}
+
+/// `90s`, `10m`, `1h`, `2d` → seconds.
+pub fn parse_timespan(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    let n: u64 = number.parse().ok().filter(|n| *n > 0)?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64offset_matches_pysigma() {
+        // The three forms pySigma gives for "Invoke-" (the well-known IEX
+        // detection strings).
+        let forms: Vec<String> = base64_offsets(b"Invoke-")
+            .into_iter()
+            .map(|s| match s {
+                Stage::Sigma(t) => t,
+                Stage::Bytes(_) => String::new(),
+            })
+            .collect();
+        assert_eq!(forms, vec!["SW52b2tlL", "ludm9rZS", "JbnZva2Ut"]);
+    }
+
+    #[test]
+    fn windash_expands_word_initial_dashes_only() {
+        let forms = windash(Stage::Sigma(" -enc foo-bar".into()));
+        assert_eq!(forms.len(), 5);
+        let forms = windash(Stage::Sigma("-a /b".into()));
+        assert_eq!(forms.len(), 25);
+    }
+
+    #[test]
+    fn timespans() {
+        assert_eq!(parse_timespan("10m"), Some(600));
+        assert_eq!(parse_timespan("1d"), Some(86_400));
+        assert_eq!(parse_timespan("0m"), None);
+        assert_eq!(parse_timespan("5w"), None);
+    }
+}

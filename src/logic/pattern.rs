@@ -1,0 +1,243 @@
+//! Sigma string values with wildcards.
+//!
+//! A Sigma string is text where `*` matches any run of characters and `?`
+//! exactly one; a backslash escapes `*`, `?` and itself, and is a plain
+//! backslash before anything else (so `C:\Windows\` needs no doubling).
+//! This module parses that once into [`Pattern`], which every consumer
+//! (evaluator, KQL, Sigma export, explain) reads instead of re-parsing.
+
+use std::fmt;
+
+/// One piece of a parsed Sigma string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Piece {
+    Literal(String),
+    /// `*`
+    AnyRun,
+    /// `?`
+    AnyChar,
+}
+
+/// A parsed Sigma string, simplified into the shape backends care about.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pattern {
+    /// The whole value equals the text.
+    Exact(String),
+    StartsWith(String),
+    EndsWith(String),
+    Contains(String),
+    /// Anything with wildcards inside: matched as an anchored glob.
+    Glob(Vec<Piece>),
+}
+
+impl Pattern {
+    /// Parse Sigma wildcard syntax.
+    pub fn parse(value: &str) -> Pattern {
+        Pattern::from_pieces(parse_pieces(value))
+    }
+
+    /// A value taken literally (no wildcards), e.g. after base64 encoding.
+    pub fn literal(value: &str) -> Pattern {
+        Pattern::Exact(value.to_string())
+    }
+
+    /// Simplify pieces: `*x*` is `Contains(x)`, `x*` is `StartsWith(x)` and so on.
+    pub fn from_pieces(pieces: Vec<Piece>) -> Pattern {
+        let pieces = merge(pieces);
+        use Piece::*;
+        match pieces.as_slice() {
+            [] => Pattern::Exact(String::new()),
+            [Literal(s)] => Pattern::Exact(s.clone()),
+            [AnyRun] => Pattern::Contains(String::new()),
+            [Literal(s), AnyRun] => Pattern::StartsWith(s.clone()),
+            [AnyRun, Literal(s)] => Pattern::EndsWith(s.clone()),
+            [AnyRun, Literal(s), AnyRun] => Pattern::Contains(s.clone()),
+            _ => Pattern::Glob(pieces),
+        }
+    }
+
+    /// The pattern as pieces again (for wrapping with `contains` etc.).
+    pub fn pieces(&self) -> Vec<Piece> {
+        let lit = |s: &str| if s.is_empty() { vec![] } else { vec![Piece::Literal(s.to_string())] };
+        match self {
+            Pattern::Exact(s) => lit(s),
+            Pattern::StartsWith(s) => [lit(s), vec![Piece::AnyRun]].concat(),
+            Pattern::EndsWith(s) => [vec![Piece::AnyRun], lit(s)].concat(),
+            Pattern::Contains(s) => [vec![Piece::AnyRun], lit(s), vec![Piece::AnyRun]].concat(),
+            Pattern::Glob(p) => p.clone(),
+        }
+    }
+
+    /// Apply `contains`: wildcards at both ends (where missing).
+    pub fn contains(&self) -> Pattern {
+        let mut p = self.pieces();
+        if p.first() != Some(&Piece::AnyRun) {
+            p.insert(0, Piece::AnyRun);
+        }
+        if p.last() != Some(&Piece::AnyRun) || p.len() == 1 {
+            p.push(Piece::AnyRun);
+        }
+        Pattern::from_pieces(p)
+    }
+
+    /// Apply `startswith`: a wildcard at the end.
+    pub fn starts_with(&self) -> Pattern {
+        let mut p = self.pieces();
+        if p.last() != Some(&Piece::AnyRun) {
+            p.push(Piece::AnyRun);
+        }
+        Pattern::from_pieces(p)
+    }
+
+    /// Apply `endswith`: a wildcard at the start.
+    pub fn ends_with(&self) -> Pattern {
+        let mut p = self.pieces();
+        if p.first() != Some(&Piece::AnyRun) {
+            p.insert(0, Piece::AnyRun);
+        }
+        Pattern::from_pieces(p)
+    }
+
+    /// An anchored regular expression with the same meaning.
+    pub fn to_regex(&self) -> String {
+        let mut out = String::from("^");
+        for piece in self.pieces() {
+            match piece {
+                Piece::Literal(s) => out.push_str(&regex::escape(&s)),
+                Piece::AnyRun => out.push_str(".*"),
+                Piece::AnyChar => out.push('.'),
+            }
+        }
+        out.push('$');
+        out
+    }
+
+    /// Whether the pattern has wildcards anywhere.
+    pub fn has_wildcards(&self) -> bool {
+        !matches!(self, Pattern::Exact(_))
+    }
+}
+
+impl fmt::Display for Pattern {
+    /// Back to Sigma syntax, escaping literal `*`, `?` and backslashes that
+    /// would otherwise be read as escapes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pieces = self.pieces();
+        for (i, piece) in pieces.iter().enumerate() {
+            match piece {
+                Piece::AnyRun => f.write_str("*")?,
+                Piece::AnyChar => f.write_str("?")?,
+                Piece::Literal(s) => {
+                    let next_is_wildcard = matches!(pieces.get(i + 1), Some(Piece::AnyRun | Piece::AnyChar));
+                    let chars: Vec<char> = s.chars().collect();
+                    for (j, c) in chars.iter().enumerate() {
+                        match c {
+                            '*' | '?' => {
+                                f.write_str("\\")?;
+                                write!(f, "{c}")?;
+                            }
+                            '\\' => {
+                                // A backslash is only an escape before `*`, `?` or `\`.
+                                let next = chars.get(j + 1).copied();
+                                let escapes = matches!(next, Some('*' | '?' | '\\'))
+                                    || (next.is_none() && next_is_wildcard);
+                                f.write_str(if escapes { "\\\\" } else { "\\" })?;
+                            }
+                            _ => write!(f, "{c}")?,
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parse wildcards and escapes into pieces.
+pub fn parse_pieces(value: &str) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut literal = String::new();
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.peek() {
+                Some('*' | '?' | '\\') => literal.push(chars.next().unwrap_or('\\')),
+                _ => literal.push('\\'),
+            },
+            '*' | '?' => {
+                if !literal.is_empty() {
+                    pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+                }
+                pieces.push(if c == '*' { Piece::AnyRun } else { Piece::AnyChar });
+            }
+            _ => literal.push(c),
+        }
+    }
+    if !literal.is_empty() {
+        pieces.push(Piece::Literal(literal));
+    }
+    pieces
+}
+
+/// Join adjacent literals and collapse `**` into `*`.
+fn merge(pieces: Vec<Piece>) -> Vec<Piece> {
+    let mut out: Vec<Piece> = Vec::with_capacity(pieces.len());
+    for piece in pieces {
+        match (out.last_mut(), piece) {
+            (Some(Piece::Literal(prev)), Piece::Literal(next)) => prev.push_str(&next),
+            (Some(Piece::AnyRun), Piece::AnyRun) => {}
+            (_, Piece::Literal(s)) if s.is_empty() => {}
+            (_, piece) => out.push(piece),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes() {
+        assert_eq!(Pattern::parse("cmd.exe"), Pattern::Exact("cmd.exe".into()));
+        assert_eq!(Pattern::parse("*\\cmd.exe"), Pattern::EndsWith("\\cmd.exe".into()));
+        // `\*` is an escaped star; a backslash before a wildcard is written `\\*`.
+        assert_eq!(Pattern::parse("C:\\Windows\\*"), Pattern::Exact("C:\\Windows*".into()));
+        assert_eq!(Pattern::parse("C:\\Windows\\\\*"), Pattern::StartsWith("C:\\Windows\\".into()));
+        assert_eq!(Pattern::parse("*whoami*"), Pattern::Contains("whoami".into()));
+        assert!(matches!(Pattern::parse("a*b"), Pattern::Glob(_)));
+        assert!(matches!(Pattern::parse("a?"), Pattern::Glob(_)));
+    }
+
+    #[test]
+    fn escapes_follow_the_specification() {
+        // \* and \? are literal; \\ is one backslash; a lone \ is a backslash.
+        assert_eq!(Pattern::parse("a\\*b"), Pattern::Exact("a*b".into()));
+        assert_eq!(Pattern::parse("a\\?"), Pattern::Exact("a?".into()));
+        assert_eq!(Pattern::parse("C:\\\\*"), Pattern::StartsWith("C:\\".into()));
+        assert_eq!(Pattern::parse("C:\\\\\\*"), Pattern::Exact("C:\\*".into()));
+        assert_eq!(Pattern::parse("trailing\\"), Pattern::Exact("trailing\\".into()));
+    }
+
+    #[test]
+    fn modifiers_wrap_patterns() {
+        assert_eq!(Pattern::parse("x").contains(), Pattern::Contains("x".into()));
+        assert_eq!(Pattern::parse("*x").contains(), Pattern::Contains("x".into()));
+        assert_eq!(Pattern::parse("x").starts_with(), Pattern::StartsWith("x".into()));
+        assert_eq!(Pattern::parse("x").ends_with(), Pattern::EndsWith("x".into()));
+        assert!(matches!(Pattern::parse("a*b").contains(), Pattern::Glob(_)));
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for text in ["a*b?c", "C:\\Windows\\", "lit\\*star", "back\\\\*", "x\\\\\\*", "*\\cmd.exe", "plain"] {
+            let p = Pattern::parse(text);
+            assert_eq!(Pattern::parse(&p.to_string()), p, "{text} -> {p}");
+        }
+    }
+
+    #[test]
+    fn regex_is_anchored_and_escaped() {
+        assert_eq!(Pattern::parse("a.b*").to_regex(), "^a\\.b.*$");
+    }
+}

@@ -1,0 +1,479 @@
+//! Pipelines: log sources → tables, field names → columns, per target.
+//!
+//! A pipeline (pySigma's idea, as a data file in `pipelines/`, format in
+//! `schemas/pipeline.schema.json`) is applied to a rule's [`Expr`] to get
+//! the logic in a target's vocabulary. The *same* application serves the
+//! KQL compiler and the replay of fixtures recorded in that target's shape,
+//! so the mapping itself is under test.
+//!
+//! The shipped pipelines are embedded in the binary; a project's own
+//! `pipelines/` folder adds to or replaces them by name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use thiserror::Error;
+
+use crate::logic::{Expr, Pattern, Pred, Test};
+use crate::model::LogSource;
+use crate::source::yaml::{self, Node};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/pipelines.rs"));
+}
+
+/// How one Sigma field reaches the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FieldMap {
+    Column(String),
+    /// `DOMAIN\user` split over two columns.
+    DomainUser { domain: String, user: String },
+    /// Sysmon's `SHA256=...,MD5=...` hash list, one column per algorithm.
+    Hashes(BTreeMap<String, String>),
+}
+
+/// One log source of a pipeline.
+#[derive(Clone, Debug, Default)]
+pub struct Source {
+    pub logsource: LogSource,
+    pub table: String,
+    pub timestamp: String,
+    /// Constant predicates: column = any of the values (case-insensitive).
+    pub where_: Vec<(String, Vec<String>)>,
+    pub fields: BTreeMap<String, FieldMap>,
+    pub unmapped: BTreeSet<String>,
+    /// Canonical name → column, for sources whose columns cannot hold the
+    /// canonical names (healthcare custom tables).
+    pub columns: BTreeMap<String, String>,
+}
+
+/// A pipeline with its includes resolved.
+#[derive(Clone, Debug, Default)]
+pub struct Pipeline {
+    pub name: String,
+    pub title: String,
+    pub timestamp: String,
+    pub sources: Vec<Source>,
+}
+
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    #[error("pipeline {name}: {message}")]
+    Invalid { name: String, message: String },
+    #[error("unknown pipeline `{0}`")]
+    Unknown(String),
+}
+
+/// Why a rule cannot be mapped onto a source.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum MapError {
+    #[error("field `{field}` has no column in {table} ({pipeline})")]
+    Unmapped { field: String, table: String, pipeline: String },
+    #[error("field `{field}` is not known for {table} ({pipeline})")]
+    UnknownField { field: String, table: String, pipeline: String },
+    #[error("field `{field}`: {reason}")]
+    Transform { field: String, reason: String },
+}
+
+impl Source {
+    fn applies_to(&self, ls: &LogSource) -> bool {
+        let same = |mine: &Option<String>, theirs: &Option<String>| mine.as_ref().is_none_or(|m| theirs.as_deref() == Some(m.as_str()));
+        same(&self.logsource.product, &ls.product) && same(&self.logsource.category, &ls.category) && same(&self.logsource.service, &ls.service)
+    }
+
+    fn specificity(&self) -> usize {
+        [&self.logsource.product, &self.logsource.category, &self.logsource.service]
+            .iter()
+            .filter(|p| p.is_some())
+            .count()
+    }
+
+    /// The constant predicates as an expression.
+    pub fn where_expr(&self) -> Expr {
+        Expr::and(
+            self.where_
+                .iter()
+                .map(|(column, values)| {
+                    Expr::or(
+                        values
+                            .iter()
+                            .map(|v| {
+                                Expr::Pred(Pred {
+                                    field: Some(column.clone()),
+                                    test: Test::Str { pattern: Pattern::literal(v), cased: false },
+                                })
+                            })
+                            .collect(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    /// Rewrite a rule's expression into this source's columns.
+    ///
+    /// `taxonomy` is the rule's `taxonomy:`; `strict` makes fields that the
+    /// pipeline does not know an error (the compiler), instead of passing
+    /// them through unchanged (replay of native fixtures may hold columns
+    /// the catalogue does not list).
+    pub fn map(&self, pipeline: &str, expr: &Expr, taxonomy: Option<&str>, strict: bool) -> Result<Expr, MapError> {
+        let native = matches!(taxonomy, Some(t) if t != "sigma");
+        let mut error = None;
+        let mapped = expr.clone().map_preds(&mut |pred| {
+            if error.is_some() {
+                return Expr::Pred(pred);
+            }
+            match self.map_pred(pipeline, pred, native, strict) {
+                Ok(e) => e,
+                Err(e) => {
+                    error = Some(e);
+                    Expr::Const(false)
+                }
+            }
+        });
+        match error {
+            Some(e) => Err(e),
+            None => Ok(Expr::and(vec![self.where_expr(), mapped])),
+        }
+    }
+
+    fn map_pred(&self, pipeline: &str, pred: Pred, native: bool, strict: bool) -> Result<Expr, MapError> {
+        let Some(field) = pred.field.clone() else { return Ok(Expr::Pred(pred)) };
+        let rename = |mut p: Pred, column: &str| {
+            p.field = Some(column.to_string());
+            if let Test::FieldRef { other, .. } = &mut p.test {
+                if let Some(c) = self.column_for(other, native) {
+                    *other = c;
+                }
+            }
+            Expr::Pred(p)
+        };
+        if let Some(column) = self.columns.get(&field) {
+            return Ok(rename(pred, column));
+        }
+        if native || !self.columns.is_empty() {
+            return Ok(Expr::Pred(pred));
+        }
+        match self.fields.get(&field) {
+            Some(FieldMap::Column(column)) => Ok(rename(pred, column)),
+            Some(FieldMap::DomainUser { domain, user }) => domain_user(pred, domain, user),
+            Some(FieldMap::Hashes(columns)) => hashes(pred, columns),
+            None if self.unmapped.contains(&field) => Err(MapError::Unmapped {
+                field,
+                table: self.table.clone(),
+                pipeline: pipeline.to_string(),
+            }),
+            None if strict => Err(MapError::UnknownField {
+                field,
+                table: self.table.clone(),
+                pipeline: pipeline.to_string(),
+            }),
+            None => Ok(Expr::Pred(pred)),
+        }
+    }
+
+    fn column_for(&self, field: &str, native: bool) -> Option<String> {
+        if let Some(c) = self.columns.get(field) {
+            return Some(c.clone());
+        }
+        if native {
+            return None;
+        }
+        match self.fields.get(field) {
+            Some(FieldMap::Column(c)) => Some(c.clone()),
+            _ => None,
+        }
+    }
+
+    /// Rename an event's column keys to the canonical names (the inverse of
+    /// `columns`), so fixtures exported with either naming read the same.
+    pub fn canonicalise(&self, event: &mut serde_json::Value) {
+        let Some(map) = event.as_object_mut() else { return };
+        for (canonical, column) in &self.columns {
+            if canonical != column && !map.contains_key(canonical) {
+                if let Some(v) = map.remove(column) {
+                    map.insert(canonical.clone(), v);
+                }
+            }
+        }
+    }
+}
+
+/// `User: 'NT AUTHORITY\SYSTEM'` → domain = `NT AUTHORITY` and user = `SYSTEM`.
+fn domain_user(pred: Pred, domain: &str, user: &str) -> Result<Expr, MapError> {
+    let field = pred.field.clone().unwrap_or_default();
+    let Test::Str { pattern, cased } = &pred.test else {
+        return Ok(Expr::Pred(Pred { field: Some(user.to_string()), test: pred.test }));
+    };
+    let text = match pattern {
+        Pattern::Exact(s) => s.clone(),
+        // Wildcards across the separator cannot be split reliably.
+        other => {
+            let rendered = other.to_string();
+            if rendered.contains('\\') {
+                return Err(MapError::Transform {
+                    field,
+                    reason: "a DOMAIN\\user value with wildcards cannot be split over two columns".into(),
+                });
+            }
+            return Ok(Expr::Pred(Pred { field: Some(user.to_string()), test: pred.test.clone() }));
+        }
+    };
+    let cased = *cased;
+    let column = |c: &str, v: &str| {
+        Expr::Pred(Pred {
+            field: Some(c.to_string()),
+            test: Test::Str { pattern: Pattern::literal(v), cased },
+        })
+    };
+    Ok(match text.split_once('\\') {
+        Some((d, u)) => Expr::and(vec![column(domain, d), column(user, u)]),
+        None => column(user, &text),
+    })
+}
+
+/// `Hashes|contains: 'SHA256=ab..'` → `SHA256 == ab..` (each pair of a list).
+fn hashes(pred: Pred, columns: &BTreeMap<String, String>) -> Result<Expr, MapError> {
+    let field = pred.field.clone().unwrap_or_default();
+    let Test::Str { pattern, .. } = &pred.test else {
+        return Err(MapError::Transform { field, reason: "hash lists only take string values".into() });
+    };
+    let text = match pattern {
+        Pattern::Exact(s) | Pattern::Contains(s) | Pattern::StartsWith(s) | Pattern::EndsWith(s) => s.clone(),
+        Pattern::Glob(_) => {
+            return Err(MapError::Transform { field, reason: "wildcards inside a hash list cannot be mapped".into() });
+        }
+    };
+    let mut parts = Vec::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((algo, value)) = pair.split_once('=') else {
+            return Err(MapError::Transform { field, reason: format!("`{pair}` is not ALGORITHM=value") });
+        };
+        let Some(column) = columns.get(&algo.trim().to_lowercase()) else {
+            return Err(MapError::Transform { field, reason: format!("no column for {} hashes", algo.trim()) });
+        };
+        parts.push(Expr::Pred(Pred {
+            field: Some(column.clone()),
+            test: Test::Str { pattern: Pattern::literal(value.trim()), cased: false },
+        }));
+    }
+    if parts.is_empty() {
+        return Err(MapError::Transform { field, reason: "empty hash list".into() });
+    }
+    Ok(Expr::and(parts))
+}
+
+impl Pipeline {
+    /// The most specific source for a rule's log source.
+    pub fn source_for(&self, ls: &LogSource) -> Option<&Source> {
+        self.sources.iter().filter(|s| s.applies_to(ls)).max_by_key(|s| s.specificity())
+    }
+
+    /// Sources reading one table (a fixture in `pipeline.Table` shape).
+    pub fn sources_of_table<'a>(&'a self, table: &'a str) -> impl Iterator<Item = &'a Source> + 'a {
+        self.sources.iter().filter(move |s| s.table == table)
+    }
+
+    pub fn has_table(&self, table: &str) -> bool {
+        self.sources.iter().any(|s| s.table == table)
+    }
+}
+
+/// Every pipeline available: embedded ones, then the project's.
+#[derive(Clone, Debug, Default)]
+pub struct Pipelines {
+    pipelines: BTreeMap<String, Pipeline>,
+}
+
+impl Pipelines {
+    pub fn load(project_dir: Option<&Path>) -> Result<Pipelines, PipelineError> {
+        let mut raw: BTreeMap<String, (RawPipeline, Vec<String>)> = BTreeMap::new();
+        for (path, text) in embedded::FILES {
+            let (p, includes) = parse(path, text)?;
+            raw.insert(p.name.clone(), (p, includes));
+        }
+        if let Some(dir) = project_dir {
+            let mut paths: Vec<_> = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::Invalid {
+                    name: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                let (p, includes) = parse(&path.display().to_string(), &text)?;
+                raw.insert(p.name.clone(), (p, includes));
+            }
+        }
+        let mut pipelines = BTreeMap::new();
+        for name in raw.keys() {
+            let mut seen = BTreeSet::new();
+            let resolved = resolve(name, &raw, &mut seen)?;
+            pipelines.insert(name.clone(), resolved);
+        }
+        Ok(Pipelines { pipelines })
+    }
+
+    pub fn get(&self, name: &str) -> Result<&Pipeline, PipelineError> {
+        self.pipelines.get(name).ok_or_else(|| PipelineError::Unknown(name.to_string()))
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.pipelines.keys().map(String::as_str)
+    }
+}
+
+struct RawPipeline {
+    name: String,
+    title: String,
+    timestamp: String,
+    sources: Vec<Source>,
+}
+
+fn resolve(name: &str, raw: &BTreeMap<String, (RawPipeline, Vec<String>)>, seen: &mut BTreeSet<String>) -> Result<Pipeline, PipelineError> {
+    if !seen.insert(name.to_string()) {
+        return Err(PipelineError::Invalid { name: name.to_string(), message: "include cycle".into() });
+    }
+    let (p, includes) = raw.get(name).ok_or_else(|| PipelineError::Unknown(name.to_string()))?;
+    let mut sources = p.sources.clone();
+    for include in includes {
+        let included = resolve(include, raw, seen)?;
+        sources.extend(included.sources);
+    }
+    seen.remove(name);
+    Ok(Pipeline {
+        name: p.name.clone(),
+        title: p.title.clone(),
+        timestamp: p.timestamp.clone(),
+        sources,
+    })
+}
+
+fn parse(path: &str, text: &str) -> Result<(RawPipeline, Vec<String>), PipelineError> {
+    let invalid = |message: String| PipelineError::Invalid { name: path.to_string(), message };
+    let loaded = yaml::load(text);
+    if let Some(e) = loaded.errors.first() {
+        return Err(invalid(e.to_string()));
+    }
+    let doc = loaded.documents.first().ok_or_else(|| invalid("empty file".into()))?;
+    let string = |n: &Node, key: &str| n.get(key).and_then(Node::as_str).map(str::to_string);
+    let name = string(doc, "name").ok_or_else(|| invalid("no `name`".into()))?;
+    let timestamp = string(doc, "timestamp").unwrap_or_else(|| "Timestamp".into());
+    let includes = doc
+        .get("include")
+        .map(|n| n.string_list().into_iter().map(|(s, _)| s.to_string()).collect())
+        .unwrap_or_default();
+    let mut sources = Vec::new();
+    for node in doc.get("sources").and_then(Node::as_seq).unwrap_or(&[]) {
+        let table = string(node, "table").ok_or_else(|| invalid("a source without `table`".into()))?;
+        let mut fields = BTreeMap::new();
+        for entry in node.get("fields").and_then(Node::as_map).unwrap_or(&[]) {
+            let map = match &entry.value.kind {
+                yaml::NodeKind::Scalar(s) => FieldMap::Column(s.text.clone()),
+                yaml::NodeKind::Map(_) => {
+                    let cols: BTreeMap<String, String> = entry
+                        .value
+                        .get("columns")
+                        .and_then(Node::as_map)
+                        .unwrap_or(&[])
+                        .iter()
+                        .map(|e| (e.key_str().to_string(), e.value.as_str().unwrap_or("").to_string()))
+                        .collect();
+                    match entry.value.get("transform").and_then(Node::as_str) {
+                        Some("domain_user") => FieldMap::DomainUser {
+                            domain: cols.get("domain").cloned().unwrap_or_default(),
+                            user: cols.get("user").cloned().unwrap_or_default(),
+                        },
+                        Some("hashes") => FieldMap::Hashes(cols),
+                        other => return Err(invalid(format!("unknown transform {other:?} for {}", entry.key_str()))),
+                    }
+                }
+                yaml::NodeKind::Seq(_) => return Err(invalid(format!("bad mapping for {}", entry.key_str()))),
+            };
+            fields.insert(entry.key_str().to_string(), map);
+        }
+        let where_ = node
+            .get("where")
+            .and_then(Node::as_map)
+            .unwrap_or(&[])
+            .iter()
+            .map(|e| (e.key_str().to_string(), e.value.string_list().into_iter().map(|(v, _)| v.to_string()).collect()))
+            .collect();
+        let columns = node
+            .get("columns")
+            .and_then(Node::as_map)
+            .unwrap_or(&[])
+            .iter()
+            .map(|e| (e.key_str().to_string(), e.value.as_str().unwrap_or("").to_string()))
+            .collect();
+        let unmapped = node
+            .get("unmapped")
+            .map(|n| n.string_list().into_iter().map(|(s, _)| s.to_string()).collect())
+            .unwrap_or_default();
+        sources.push(Source {
+            logsource: LogSource::from_node(node.get("logsource")),
+            timestamp: string(node, "timestamp").unwrap_or_else(|| timestamp.clone()),
+            table,
+            where_,
+            fields,
+            unmapped,
+            columns,
+        });
+    }
+    Ok((
+        RawPipeline {
+            title: string(doc, "title").unwrap_or_else(|| name.clone()),
+            name,
+            timestamp,
+            sources,
+        },
+        includes,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ls(product: &str, category: Option<&str>, service: Option<&str>) -> LogSource {
+        LogSource {
+            product: Some(product.into()),
+            category: category.map(str::to_string),
+            service: service.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn shipped_pipelines_load_with_includes() {
+        let all = Pipelines::load(None).expect("embedded pipelines load");
+        let xdr = all.get("defender_xdr").expect("defender_xdr");
+        let source = xdr.source_for(&ls("windows", Some("process_creation"), None)).expect("process_creation");
+        assert_eq!(source.table, "DeviceProcessEvents");
+        let sentinel = all.get("sentinel").expect("sentinel");
+        let ehr = sentinel.source_for(&ls("ehr", Some("record_access"), None)).expect("included healthcare source");
+        assert_eq!(ehr.table, "EhrAccess_CL");
+        assert_eq!(ehr.timestamp, "TimeGenerated");
+    }
+
+    #[test]
+    fn fields_are_renamed_and_transformed() {
+        let all = Pipelines::load(None).expect("load");
+        let source = all.get("defender_xdr").unwrap().source_for(&ls("windows", Some("process_creation"), None)).unwrap();
+        let pred = |field: &str, value: &str| {
+            Expr::Pred(Pred { field: Some(field.into()), test: Test::Str { pattern: Pattern::literal(value), cased: false } })
+        };
+        let mapped = source.map("defender_xdr", &pred("User", "NT AUTHORITY\\SYSTEM"), None, true).unwrap();
+        let fields: Vec<_> = mapped.preds().iter().filter_map(|p| p.field.clone()).collect();
+        assert!(fields.contains(&"AccountDomain".to_string()) && fields.contains(&"AccountName".to_string()), "{fields:?}");
+        let mapped = source.map("defender_xdr", &pred("Hashes", "SHA256=AB,MD5=CD"), None, true).unwrap();
+        let fields: Vec<_> = mapped.preds().iter().filter_map(|p| p.field.clone()).collect();
+        assert!(fields.contains(&"SHA256".to_string()) && fields.contains(&"MD5".to_string()));
+        let err = source.map("defender_xdr", &pred("IntegrityLevelX", "x"), None, true).unwrap_err();
+        assert!(matches!(err, MapError::UnknownField { .. }));
+    }
+}
