@@ -40,10 +40,16 @@ fn main() {
     collect(&pipelines, &mut files);
     files.retain(|p| p.extension().is_some_and(|e| e == "yml"));
     files.sort();
-    let mut code = String::from("/// The shipped pipelines, by file name, sorted.\npub static FILES: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// The shipped pipelines, by file name, sorted.\npub static FILES: &[(&str, &str)] = &[\n",
+    );
     for path in &files {
         let name = path.file_name().expect("file").to_string_lossy();
-        let _ = writeln!(code, "    ({name:?}, include_str!({:?})),", path.to_string_lossy());
+        let _ = writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            path.to_string_lossy()
+        );
     }
     code.push_str("];\n");
     std::fs::write(out_dir.join("pipelines.rs"), code).expect("write pipelines.rs");

@@ -48,8 +48,56 @@ Examples:
 
 Exit codes: 0 clean (warnings allowed), 1 errors, 2 usage or I/O error.")]
     Validate(ValidateArgs),
+    /// Stream events through rules and print the hits (ad-hoc hunting over
+    /// fixtures and log exports).
+    #[command(after_help = "\
+Examples:
+  stetho replay --rules detections/ events.ndjson
+  stetho replay --rules sigma/rules --schema sigma --format jsonl logs/*.ndjson.gz
+  zcat export.json.gz | stetho replay --rules detections/ransomware --schema defender_xdr.DeviceProcessEvents -
+
+Inputs: NDJSON, a JSON array or JSON documents, `.gz` compressed, `-` for stdin.
+A fixture header line ({\"stetho_fixture\": {\"schema\": ...}}) sets the schema of its file.
+Exit codes: 0 done (hits or not), 2 usage or I/O error.")]
+    Replay(ReplayArgs),
     /// List every check with its code, default severity and summary.
     Checks(ChecksArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Rule files or folders (repeat the flag, or separate with commas).
+    #[arg(
+        long = "rules",
+        value_name = "PATH",
+        required = true,
+        value_delimiter = ','
+    )]
+    pub rules: Vec<PathBuf>,
+    /// Event files (`-` for stdin).
+    #[arg(required = true, value_name = "EVENTS")]
+    pub events: Vec<PathBuf>,
+    /// Shape of the events: `sigma` (the rules' own field names) or a
+    /// pipeline table such as `defender_xdr.DeviceProcessEvents`. Default:
+    /// each file's fixture header, else `sigma`.
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = HitFormat::Table)]
+    pub format: HitFormat,
+    /// Include the matching event in JSON lines output.
+    #[arg(long)]
+    pub with_event: bool,
+    /// Event-time field for correlation rules (default: the schema's, else
+    /// Timestamp, TimeGenerated, @timestamp, ...).
+    #[arg(long, value_name = "FIELD")]
+    pub timestamp_field: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HitFormat {
+    Table,
+    Jsonl,
 }
 
 #[derive(Debug, Args)]

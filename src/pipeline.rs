@@ -27,7 +27,10 @@ mod embedded {
 pub enum FieldMap {
     Column(String),
     /// `DOMAIN\user` split over two columns.
-    DomainUser { domain: String, user: String },
+    DomainUser {
+        domain: String,
+        user: String,
+    },
     /// Sysmon's `SHA256=...,MD5=...` hash list, one column per algorithm.
     Hashes(BTreeMap<String, String>),
 }
@@ -68,24 +71,41 @@ pub enum PipelineError {
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum MapError {
     #[error("field `{field}` has no column in {table} ({pipeline})")]
-    Unmapped { field: String, table: String, pipeline: String },
+    Unmapped {
+        field: String,
+        table: String,
+        pipeline: String,
+    },
     #[error("field `{field}` is not known for {table} ({pipeline})")]
-    UnknownField { field: String, table: String, pipeline: String },
+    UnknownField {
+        field: String,
+        table: String,
+        pipeline: String,
+    },
     #[error("field `{field}`: {reason}")]
     Transform { field: String, reason: String },
 }
 
 impl Source {
     fn applies_to(&self, ls: &LogSource) -> bool {
-        let same = |mine: &Option<String>, theirs: &Option<String>| mine.as_ref().is_none_or(|m| theirs.as_deref() == Some(m.as_str()));
-        same(&self.logsource.product, &ls.product) && same(&self.logsource.category, &ls.category) && same(&self.logsource.service, &ls.service)
+        let same = |mine: &Option<String>, theirs: &Option<String>| {
+            mine.as_ref()
+                .is_none_or(|m| theirs.as_deref() == Some(m.as_str()))
+        };
+        same(&self.logsource.product, &ls.product)
+            && same(&self.logsource.category, &ls.category)
+            && same(&self.logsource.service, &ls.service)
     }
 
     fn specificity(&self) -> usize {
-        [&self.logsource.product, &self.logsource.category, &self.logsource.service]
-            .iter()
-            .filter(|p| p.is_some())
-            .count()
+        [
+            &self.logsource.product,
+            &self.logsource.category,
+            &self.logsource.service,
+        ]
+        .iter()
+        .filter(|p| p.is_some())
+        .count()
     }
 
     /// The constant predicates as an expression.
@@ -100,7 +120,10 @@ impl Source {
                             .map(|v| {
                                 Expr::Pred(Pred {
                                     field: Some(column.clone()),
-                                    test: Test::Str { pattern: Pattern::literal(v), cased: false },
+                                    test: Test::Str {
+                                        pattern: Pattern::literal(v),
+                                        cased: false,
+                                    },
                                 })
                             })
                             .collect(),
@@ -115,8 +138,16 @@ impl Source {
     /// `taxonomy` is the rule's `taxonomy:`; `strict` makes fields that the
     /// pipeline does not know an error (the compiler), instead of passing
     /// them through unchanged (replay of native fixtures may hold columns
-    /// the catalogue does not list).
-    pub fn map(&self, pipeline: &str, expr: &Expr, taxonomy: Option<&str>, strict: bool) -> Result<Expr, MapError> {
+    /// the catalogue does not list). Canonical names are renamed to columns
+    /// (`ehr.action` to `ehr_action`) only in strict mode: replay reads
+    /// events under their canonical names instead ([`Source::canonicalise`]).
+    pub fn map(
+        &self,
+        pipeline: &str,
+        expr: &Expr,
+        taxonomy: Option<&str>,
+        strict: bool,
+    ) -> Result<Expr, MapError> {
         let native = matches!(taxonomy, Some(t) if t != "sigma");
         let mut error = None;
         let mapped = expr.clone().map_preds(&mut |pred| {
@@ -137,19 +168,31 @@ impl Source {
         }
     }
 
-    fn map_pred(&self, pipeline: &str, pred: Pred, native: bool, strict: bool) -> Result<Expr, MapError> {
-        let Some(field) = pred.field.clone() else { return Ok(Expr::Pred(pred)) };
+    fn map_pred(
+        &self,
+        pipeline: &str,
+        pred: Pred,
+        native: bool,
+        strict: bool,
+    ) -> Result<Expr, MapError> {
+        let Some(field) = pred.field.clone() else {
+            return Ok(Expr::Pred(pred));
+        };
         let rename = |mut p: Pred, column: &str| {
             p.field = Some(column.to_string());
-            if let Test::FieldRef { other, .. } = &mut p.test {
-                if let Some(c) = self.column_for(other, native) {
-                    *other = c;
-                }
+            if let Test::FieldRef { other, .. } = &mut p.test
+                && let Some(c) = self.column_for(other, native, strict)
+            {
+                *other = c;
             }
             Expr::Pred(p)
         };
         if let Some(column) = self.columns.get(&field) {
-            return Ok(rename(pred, column));
+            return Ok(if strict {
+                rename(pred, column)
+            } else {
+                Expr::Pred(pred)
+            });
         }
         if native || !self.columns.is_empty() {
             return Ok(Expr::Pred(pred));
@@ -172,9 +215,9 @@ impl Source {
         }
     }
 
-    fn column_for(&self, field: &str, native: bool) -> Option<String> {
+    fn column_for(&self, field: &str, native: bool, strict: bool) -> Option<String> {
         if let Some(c) = self.columns.get(field) {
-            return Some(c.clone());
+            return strict.then(|| c.clone());
         }
         if native {
             return None;
@@ -188,12 +231,15 @@ impl Source {
     /// Rename an event's column keys to the canonical names (the inverse of
     /// `columns`), so fixtures exported with either naming read the same.
     pub fn canonicalise(&self, event: &mut serde_json::Value) {
-        let Some(map) = event.as_object_mut() else { return };
+        let Some(map) = event.as_object_mut() else {
+            return;
+        };
         for (canonical, column) in &self.columns {
-            if canonical != column && !map.contains_key(canonical) {
-                if let Some(v) = map.remove(column) {
-                    map.insert(canonical.clone(), v);
-                }
+            if canonical != column
+                && !map.contains_key(canonical)
+                && let Some(v) = map.remove(column)
+            {
+                map.insert(canonical.clone(), v);
             }
         }
     }
@@ -203,7 +249,10 @@ impl Source {
 fn domain_user(pred: Pred, domain: &str, user: &str) -> Result<Expr, MapError> {
     let field = pred.field.clone().unwrap_or_default();
     let Test::Str { pattern, cased } = &pred.test else {
-        return Ok(Expr::Pred(Pred { field: Some(user.to_string()), test: pred.test }));
+        return Ok(Expr::Pred(Pred {
+            field: Some(user.to_string()),
+            test: pred.test,
+        }));
     };
     let text = match pattern {
         Pattern::Exact(s) => s.clone(),
@@ -213,17 +262,24 @@ fn domain_user(pred: Pred, domain: &str, user: &str) -> Result<Expr, MapError> {
             if rendered.contains('\\') {
                 return Err(MapError::Transform {
                     field,
-                    reason: "a DOMAIN\\user value with wildcards cannot be split over two columns".into(),
+                    reason: "a DOMAIN\\user value with wildcards cannot be split over two columns"
+                        .into(),
                 });
             }
-            return Ok(Expr::Pred(Pred { field: Some(user.to_string()), test: pred.test.clone() }));
+            return Ok(Expr::Pred(Pred {
+                field: Some(user.to_string()),
+                test: pred.test.clone(),
+            }));
         }
     };
     let cased = *cased;
     let column = |c: &str, v: &str| {
         Expr::Pred(Pred {
             field: Some(c.to_string()),
-            test: Test::Str { pattern: Pattern::literal(v), cased },
+            test: Test::Str {
+                pattern: Pattern::literal(v),
+                cased,
+            },
         })
     };
     Ok(match text.split_once('\\') {
@@ -236,29 +292,50 @@ fn domain_user(pred: Pred, domain: &str, user: &str) -> Result<Expr, MapError> {
 fn hashes(pred: Pred, columns: &BTreeMap<String, String>) -> Result<Expr, MapError> {
     let field = pred.field.clone().unwrap_or_default();
     let Test::Str { pattern, .. } = &pred.test else {
-        return Err(MapError::Transform { field, reason: "hash lists only take string values".into() });
+        return Err(MapError::Transform {
+            field,
+            reason: "hash lists only take string values".into(),
+        });
     };
     let text = match pattern {
-        Pattern::Exact(s) | Pattern::Contains(s) | Pattern::StartsWith(s) | Pattern::EndsWith(s) => s.clone(),
+        Pattern::Exact(s)
+        | Pattern::Contains(s)
+        | Pattern::StartsWith(s)
+        | Pattern::EndsWith(s) => s.clone(),
         Pattern::Glob(_) => {
-            return Err(MapError::Transform { field, reason: "wildcards inside a hash list cannot be mapped".into() });
+            return Err(MapError::Transform {
+                field,
+                reason: "wildcards inside a hash list cannot be mapped".into(),
+            });
         }
     };
     let mut parts = Vec::new();
     for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((algo, value)) = pair.split_once('=') else {
-            return Err(MapError::Transform { field, reason: format!("`{pair}` is not ALGORITHM=value") });
+            return Err(MapError::Transform {
+                field,
+                reason: format!("`{pair}` is not ALGORITHM=value"),
+            });
         };
         let Some(column) = columns.get(&algo.trim().to_lowercase()) else {
-            return Err(MapError::Transform { field, reason: format!("no column for {} hashes", algo.trim()) });
+            return Err(MapError::Transform {
+                field,
+                reason: format!("no column for {} hashes", algo.trim()),
+            });
         };
         parts.push(Expr::Pred(Pred {
             field: Some(column.clone()),
-            test: Test::Str { pattern: Pattern::literal(value.trim()), cased: false },
+            test: Test::Str {
+                pattern: Pattern::literal(value.trim()),
+                cased: false,
+            },
         }));
     }
     if parts.is_empty() {
-        return Err(MapError::Transform { field, reason: "empty hash list".into() });
+        return Err(MapError::Transform {
+            field,
+            reason: "empty hash list".into(),
+        });
     }
     Ok(Expr::and(parts))
 }
@@ -266,7 +343,10 @@ fn hashes(pred: Pred, columns: &BTreeMap<String, String>) -> Result<Expr, MapErr
 impl Pipeline {
     /// The most specific source for a rule's log source.
     pub fn source_for(&self, ls: &LogSource) -> Option<&Source> {
-        self.sources.iter().filter(|s| s.applies_to(ls)).max_by_key(|s| s.specificity())
+        self.sources
+            .iter()
+            .filter(|s| s.applies_to(ls))
+            .max_by_key(|s| s.specificity())
     }
 
     /// Sources reading one table (a fixture in `pipeline.Table` shape).
@@ -320,7 +400,9 @@ impl Pipelines {
     }
 
     pub fn get(&self, name: &str) -> Result<&Pipeline, PipelineError> {
-        self.pipelines.get(name).ok_or_else(|| PipelineError::Unknown(name.to_string()))
+        self.pipelines
+            .get(name)
+            .ok_or_else(|| PipelineError::Unknown(name.to_string()))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -335,11 +417,20 @@ struct RawPipeline {
     sources: Vec<Source>,
 }
 
-fn resolve(name: &str, raw: &BTreeMap<String, (RawPipeline, Vec<String>)>, seen: &mut BTreeSet<String>) -> Result<Pipeline, PipelineError> {
+fn resolve(
+    name: &str,
+    raw: &BTreeMap<String, (RawPipeline, Vec<String>)>,
+    seen: &mut BTreeSet<String>,
+) -> Result<Pipeline, PipelineError> {
     if !seen.insert(name.to_string()) {
-        return Err(PipelineError::Invalid { name: name.to_string(), message: "include cycle".into() });
+        return Err(PipelineError::Invalid {
+            name: name.to_string(),
+            message: "include cycle".into(),
+        });
     }
-    let (p, includes) = raw.get(name).ok_or_else(|| PipelineError::Unknown(name.to_string()))?;
+    let (p, includes) = raw
+        .get(name)
+        .ok_or_else(|| PipelineError::Unknown(name.to_string()))?;
     let mut sources = p.sources.clone();
     for include in includes {
         let included = resolve(include, raw, seen)?;
@@ -355,22 +446,34 @@ fn resolve(name: &str, raw: &BTreeMap<String, (RawPipeline, Vec<String>)>, seen:
 }
 
 fn parse(path: &str, text: &str) -> Result<(RawPipeline, Vec<String>), PipelineError> {
-    let invalid = |message: String| PipelineError::Invalid { name: path.to_string(), message };
+    let invalid = |message: String| PipelineError::Invalid {
+        name: path.to_string(),
+        message,
+    };
     let loaded = yaml::load(text);
     if let Some(e) = loaded.errors.first() {
         return Err(invalid(e.to_string()));
     }
-    let doc = loaded.documents.first().ok_or_else(|| invalid("empty file".into()))?;
+    let doc = loaded
+        .documents
+        .first()
+        .ok_or_else(|| invalid("empty file".into()))?;
     let string = |n: &Node, key: &str| n.get(key).and_then(Node::as_str).map(str::to_string);
     let name = string(doc, "name").ok_or_else(|| invalid("no `name`".into()))?;
     let timestamp = string(doc, "timestamp").unwrap_or_else(|| "Timestamp".into());
     let includes = doc
         .get("include")
-        .map(|n| n.string_list().into_iter().map(|(s, _)| s.to_string()).collect())
+        .map(|n| {
+            n.string_list()
+                .into_iter()
+                .map(|(s, _)| s.to_string())
+                .collect()
+        })
         .unwrap_or_default();
     let mut sources = Vec::new();
     for node in doc.get("sources").and_then(Node::as_seq).unwrap_or(&[]) {
-        let table = string(node, "table").ok_or_else(|| invalid("a source without `table`".into()))?;
+        let table =
+            string(node, "table").ok_or_else(|| invalid("a source without `table`".into()))?;
         let mut fields = BTreeMap::new();
         for entry in node.get("fields").and_then(Node::as_map).unwrap_or(&[]) {
             let map = match &entry.value.kind {
@@ -382,7 +485,12 @@ fn parse(path: &str, text: &str) -> Result<(RawPipeline, Vec<String>), PipelineE
                         .and_then(Node::as_map)
                         .unwrap_or(&[])
                         .iter()
-                        .map(|e| (e.key_str().to_string(), e.value.as_str().unwrap_or("").to_string()))
+                        .map(|e| {
+                            (
+                                e.key_str().to_string(),
+                                e.value.as_str().unwrap_or("").to_string(),
+                            )
+                        })
                         .collect();
                     match entry.value.get("transform").and_then(Node::as_str) {
                         Some("domain_user") => FieldMap::DomainUser {
@@ -390,10 +498,17 @@ fn parse(path: &str, text: &str) -> Result<(RawPipeline, Vec<String>), PipelineE
                             user: cols.get("user").cloned().unwrap_or_default(),
                         },
                         Some("hashes") => FieldMap::Hashes(cols),
-                        other => return Err(invalid(format!("unknown transform {other:?} for {}", entry.key_str()))),
+                        other => {
+                            return Err(invalid(format!(
+                                "unknown transform {other:?} for {}",
+                                entry.key_str()
+                            )));
+                        }
                     }
                 }
-                yaml::NodeKind::Seq(_) => return Err(invalid(format!("bad mapping for {}", entry.key_str()))),
+                yaml::NodeKind::Seq(_) => {
+                    return Err(invalid(format!("bad mapping for {}", entry.key_str())));
+                }
             };
             fields.insert(entry.key_str().to_string(), map);
         }
@@ -402,18 +517,37 @@ fn parse(path: &str, text: &str) -> Result<(RawPipeline, Vec<String>), PipelineE
             .and_then(Node::as_map)
             .unwrap_or(&[])
             .iter()
-            .map(|e| (e.key_str().to_string(), e.value.string_list().into_iter().map(|(v, _)| v.to_string()).collect()))
+            .map(|e| {
+                (
+                    e.key_str().to_string(),
+                    e.value
+                        .string_list()
+                        .into_iter()
+                        .map(|(v, _)| v.to_string())
+                        .collect(),
+                )
+            })
             .collect();
         let columns = node
             .get("columns")
             .and_then(Node::as_map)
             .unwrap_or(&[])
             .iter()
-            .map(|e| (e.key_str().to_string(), e.value.as_str().unwrap_or("").to_string()))
+            .map(|e| {
+                (
+                    e.key_str().to_string(),
+                    e.value.as_str().unwrap_or("").to_string(),
+                )
+            })
             .collect();
         let unmapped = node
             .get("unmapped")
-            .map(|n| n.string_list().into_iter().map(|(s, _)| s.to_string()).collect())
+            .map(|n| {
+                n.string_list()
+                    .into_iter()
+                    .map(|(s, _)| s.to_string())
+                    .collect()
+            })
             .unwrap_or_default();
         sources.push(Source {
             logsource: LogSource::from_node(node.get("logsource")),
@@ -452,10 +586,14 @@ mod tests {
     fn shipped_pipelines_load_with_includes() {
         let all = Pipelines::load(None).expect("embedded pipelines load");
         let xdr = all.get("defender_xdr").expect("defender_xdr");
-        let source = xdr.source_for(&ls("windows", Some("process_creation"), None)).expect("process_creation");
+        let source = xdr
+            .source_for(&ls("windows", Some("process_creation"), None))
+            .expect("process_creation");
         assert_eq!(source.table, "DeviceProcessEvents");
         let sentinel = all.get("sentinel").expect("sentinel");
-        let ehr = sentinel.source_for(&ls("ehr", Some("record_access"), None)).expect("included healthcare source");
+        let ehr = sentinel
+            .source_for(&ls("ehr", Some("record_access"), None))
+            .expect("included healthcare source");
         assert_eq!(ehr.table, "EhrAccess_CL");
         assert_eq!(ehr.timestamp, "TimeGenerated");
     }
@@ -463,17 +601,55 @@ mod tests {
     #[test]
     fn fields_are_renamed_and_transformed() {
         let all = Pipelines::load(None).expect("load");
-        let source = all.get("defender_xdr").unwrap().source_for(&ls("windows", Some("process_creation"), None)).unwrap();
+        let source = all
+            .get("defender_xdr")
+            .unwrap()
+            .source_for(&ls("windows", Some("process_creation"), None))
+            .unwrap();
         let pred = |field: &str, value: &str| {
-            Expr::Pred(Pred { field: Some(field.into()), test: Test::Str { pattern: Pattern::literal(value), cased: false } })
+            Expr::Pred(Pred {
+                field: Some(field.into()),
+                test: Test::Str {
+                    pattern: Pattern::literal(value),
+                    cased: false,
+                },
+            })
         };
-        let mapped = source.map("defender_xdr", &pred("User", "NT AUTHORITY\\SYSTEM"), None, true).unwrap();
-        let fields: Vec<_> = mapped.preds().iter().filter_map(|p| p.field.clone()).collect();
-        assert!(fields.contains(&"AccountDomain".to_string()) && fields.contains(&"AccountName".to_string()), "{fields:?}");
-        let mapped = source.map("defender_xdr", &pred("Hashes", "SHA256=AB,MD5=CD"), None, true).unwrap();
-        let fields: Vec<_> = mapped.preds().iter().filter_map(|p| p.field.clone()).collect();
+        let mapped = source
+            .map(
+                "defender_xdr",
+                &pred("User", "NT AUTHORITY\\SYSTEM"),
+                None,
+                true,
+            )
+            .unwrap();
+        let fields: Vec<_> = mapped
+            .preds()
+            .iter()
+            .filter_map(|p| p.field.clone())
+            .collect();
+        assert!(
+            fields.contains(&"AccountDomain".to_string())
+                && fields.contains(&"AccountName".to_string()),
+            "{fields:?}"
+        );
+        let mapped = source
+            .map(
+                "defender_xdr",
+                &pred("Hashes", "SHA256=AB,MD5=CD"),
+                None,
+                true,
+            )
+            .unwrap();
+        let fields: Vec<_> = mapped
+            .preds()
+            .iter()
+            .filter_map(|p| p.field.clone())
+            .collect();
         assert!(fields.contains(&"SHA256".to_string()) && fields.contains(&"MD5".to_string()));
-        let err = source.map("defender_xdr", &pred("IntegrityLevelX", "x"), None, true).unwrap_err();
+        let err = source
+            .map("defender_xdr", &pred("IntegrityLevelX", "x"), None, true)
+            .unwrap_err();
         assert!(matches!(err, MapError::UnknownField { .. }));
     }
 }

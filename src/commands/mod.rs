@@ -3,6 +3,7 @@
 //! (`stetho validate | head`) a quiet, successful exit.
 
 pub mod checks;
+pub mod replay;
 pub mod validate;
 
 use std::io::{IsTerminal, Write};
@@ -41,6 +42,13 @@ impl Output {
         }
     }
 
+    /// A progress or summary line on stderr (not for `--quiet`).
+    pub fn note(&self, message: &str) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr().lock(), "{message}");
+        }
+    }
+
     /// A usage or I/O error on stderr.
     pub fn error(&self, message: &str) {
         let _ = writeln!(std::io::stderr().lock(), "error: {message}");
@@ -58,6 +66,7 @@ pub fn run(cli: &Cli) -> u8 {
     match &cli.command {
         Command::Validate(args) => validate::run(cli, args, &out),
         Command::Checks(args) => checks::run(args, &out),
+        Command::Replay(args) => replay::run(cli, args, &out),
     }
     .unwrap_or_else(|message| {
         out.error(&message);

@@ -81,9 +81,19 @@ impl Correlator {
         }
     }
 
+    /// The event-time fields of the input being read (they depend on its
+    /// schema).
+    pub fn set_timestamp_fields(&mut self, fields: &[String]) {
+        if self.timestamp_fields != fields {
+            self.timestamp_fields = fields.to_vec();
+        }
+    }
+
     /// Whether any correlation uses rule `rule`.
     pub fn uses(&self, rule: usize) -> bool {
-        self.correlations.iter().any(|(_, c)| c.rules.contains(&rule))
+        self.correlations
+            .iter()
+            .any(|(_, c)| c.rules.contains(&rule))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -92,9 +102,17 @@ impl Correlator {
 
     /// Record that `rule` matched `event`.
     pub fn observe(&mut self, rule: usize, event: &Value, at: EventRef) {
-        let time = self.timestamp_fields.iter().find_map(|f| event::first(event, f).and_then(event_time));
+        let time = self
+            .timestamp_fields
+            .iter()
+            .find_map(|f| event::first(event, f).and_then(event_time));
         for (slot, (_, correlation)) in self.correlations.iter().enumerate() {
-            for (position, _) in correlation.rules.iter().enumerate().filter(|(_, r)| **r == rule) {
+            for (position, _) in correlation
+                .rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| **r == rule)
+            {
                 let Some(time) = time else {
                     self.without_time += 1;
                     continue;
@@ -128,7 +146,7 @@ impl Correlator {
                 sweep(*rule, correlation, &group, &records, &mut hits);
             }
         }
-        hits.sort_by(|a, b| (a.rule, a.event).cmp(&(b.rule, b.event)));
+        hits.sort_by_key(|a| (a.rule, a.event));
         hits
     }
 }
@@ -154,7 +172,13 @@ fn event_time(value: &Value) -> Option<i128> {
     }
 }
 
-fn sweep(rule: usize, c: &Correlation, group: &[String], records: &[Record], hits: &mut Vec<CorrelationHit>) {
+fn sweep(
+    rule: usize,
+    c: &Correlation,
+    group: &[String],
+    records: &[Record],
+    hits: &mut Vec<CorrelationHit>,
+) {
     let span = i128::from(c.timespan_seconds) * 1_000_000_000;
     let mut start = 0;
     for end in 0..records.len() {
@@ -165,8 +189,13 @@ fn sweep(rule: usize, c: &Correlation, group: &[String], records: &[Record], hit
             start += 1;
         }
         let window = &records[start..=end];
-        let Some(value) = aggregate(c, window) else { continue };
-        if c.condition.iter().all(|(op, threshold)| op.holds(value, *threshold)) {
+        let Some(value) = aggregate(c, window) else {
+            continue;
+        };
+        if c.condition
+            .iter()
+            .all(|(op, threshold)| op.holds(value, *threshold))
+        {
             hits.push(CorrelationHit {
                 rule,
                 event: records[end].event,
@@ -184,13 +213,21 @@ fn aggregate(c: &Correlation, window: &[Record]) -> Option<f64> {
     let numbers = || -> Vec<f64> {
         window
             .iter()
-            .filter_map(|r| r.value.as_deref().and_then(|v| v.trim().parse::<f64>().ok()))
+            .filter_map(|r| {
+                r.value
+                    .as_deref()
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+            })
             .collect()
     };
     Some(match c.kind {
         CorrelationKind::EventCount => window.len() as f64,
         CorrelationKind::ValueCount => {
-            let mut values: Vec<&str> = window.iter().filter_map(|r| r.value.as_deref()).filter(|v| !v.is_empty()).collect();
+            let mut values: Vec<&str> = window
+                .iter()
+                .filter_map(|r| r.value.as_deref())
+                .filter(|v| !v.is_empty())
+                .collect();
             values.sort_unstable();
             values.dedup();
             values.len() as f64
@@ -226,7 +263,11 @@ fn aggregate(c: &Correlation, window: &[Record]) -> Option<f64> {
                 return None;
             }
             n.sort_by(f64::total_cmp);
-            let p = if c.kind == CorrelationKind::ValueMedian { 50.0 } else { c.percentile.unwrap_or(50.0) };
+            let p = if c.kind == CorrelationKind::ValueMedian {
+                50.0
+            } else {
+                c.percentile.unwrap_or(50.0)
+            };
             // Nearest-rank percentile.
             let rank = ((p / 100.0) * n.len() as f64).ceil().max(1.0) as usize;
             n[rank.min(n.len()) - 1]

@@ -65,10 +65,10 @@ pub fn first<'a>(event: &'a Value, path: &str) -> Option<&'a Value> {
                 return Some(v);
             }
             for (i, _) in path.match_indices('.') {
-                if let Some(inner) = map.get(&path[..i]) {
-                    if let Some(v) = first(inner, &path[i + 1..]) {
-                        return Some(v);
-                    }
+                if let Some(inner) = map.get(&path[..i])
+                    && let Some(v) = first(inner, &path[i + 1..])
+                {
+                    return Some(v);
                 }
             }
             None
@@ -131,7 +131,10 @@ mod tests {
     fn flat_keys_with_dots_win_then_nested_paths() {
         let event = json!({"ehr.action": "view", "Status": {"additionalDetails": "MFA denied"}});
         assert_eq!(values(&event, "ehr.action"), vec![json!("view")]);
-        assert_eq!(values(&event, "Status.additionalDetails"), vec![json!("MFA denied")]);
+        assert_eq!(
+            values(&event, "Status.additionalDetails"),
+            vec![json!("MFA denied")]
+        );
         assert!(values(&event, "Status.missing").is_empty());
     }
 
@@ -139,7 +142,10 @@ mod tests {
     fn arrays_fan_out() {
         let event = json!({"patient.flags": ["vip", "restricted"], "Parameters": [{"Name": "A"}, {"Name": "B"}]});
         assert_eq!(values(&event, "patient.flags").len(), 2);
-        assert_eq!(values(&event, "Parameters.Name"), vec![json!("A"), json!("B")]);
+        assert_eq!(
+            values(&event, "Parameters.Name"),
+            vec![json!("A"), json!("B")]
+        );
     }
 
     #[test]

@@ -64,7 +64,13 @@ struct StrMatcher {
 
 impl StrMatcher {
     fn new(pattern: &Pattern, cased: bool) -> Result<StrMatcher, regex::Error> {
-        let fold = |s: &str| if cased { s.to_string() } else { s.to_lowercase() };
+        let fold = |s: &str| {
+            if cased {
+                s.to_string()
+            } else {
+                s.to_lowercase()
+            }
+        };
         let (kind, needle) = match pattern {
             Pattern::Exact(s) => (StrKind::Exact, fold(s)),
             Pattern::StartsWith(s) => (StrKind::Prefix, fold(s)),
@@ -119,7 +125,13 @@ impl StrMatcher {
     /// Match against a haystack that is either already folded or compared
     /// with ASCII case-insensitivity.
     fn matches_folded(&self, haystack: &str, ascii_ci: bool) -> bool {
-        let eq = |a: &[u8], b: &[u8]| if ascii_ci { a.eq_ignore_ascii_case(b) } else { a == b };
+        let eq = |a: &[u8], b: &[u8]| {
+            if ascii_ci {
+                a.eq_ignore_ascii_case(b)
+            } else {
+                a == b
+            }
+        };
         let (h, n) = (haystack.as_bytes(), self.needle.as_bytes());
         match &self.kind {
             StrKind::Exact => h.len() == n.len() && eq(h, n),
@@ -168,7 +180,9 @@ pub struct Matcher {
 impl Matcher {
     /// Compile a detection expression.
     pub fn compile(expr: &Expr) -> Result<Matcher, regex::Error> {
-        Ok(Matcher { expr: compile_expr(expr)? })
+        Ok(Matcher {
+            expr: compile_expr(expr)?,
+        })
     }
 
     /// Whether the event satisfies the logic.
@@ -195,7 +209,11 @@ fn compile_pred(pred: &Pred) -> Result<CPred, regex::Error> {
         Test::Cmp { op, value } => CTest::Cmp(*op, *value),
         Test::Exists(b) => CTest::Exists(*b),
         Test::Null => CTest::Null,
-        Test::FieldRef { other, position, cased } => CTest::FieldRef {
+        Test::FieldRef {
+            other,
+            position,
+            cased,
+        } => CTest::FieldRef {
             other: other.clone(),
             position: *position,
             cased: *cased,
@@ -255,7 +273,9 @@ fn eval_pred(pred: &CPred, event: &Value) -> bool {
             }
             // A missing field reads as the empty string for string tests
             // (Kusto string columns are never null).
-            !seen && matches!(test, CTest::Str(_)) && value_matches(test, &Value::Null, event, &mut buffer)
+            !seen
+                && matches!(test, CTest::Str(_))
+                && value_matches(test, &Value::Null, event, &mut buffer)
         }
     }
 }
@@ -269,16 +289,25 @@ fn value_matches(test: &CTest, value: &Value, event: &Value, buffer: &mut String
             .and_then(|s| s.trim().parse::<std::net::IpAddr>().ok())
             .is_some_and(|ip| net.contains(&ip)),
         CTest::Cmp(op, right) => event::number_of(value).is_some_and(|left| op.holds(left, *right)),
-        CTest::Nhs(min) => event::text_of(value, buffer).is_some_and(|s| nhs::count_distinct(s) >= *min as usize),
+        CTest::Nhs(min) => {
+            event::text_of(value, buffer).is_some_and(|s| nhs::count_distinct(s) >= *min as usize)
+        }
         CTest::TimePart(part, op, right) => value
             .as_str()
             .and_then(parse_timestamp)
             .is_some_and(|t| op.holds(time_part(&t, *part) as f64, *right as f64)),
-        CTest::FieldRef { other, position, cased } => {
-            let Some(mine) = event::text_of(value, buffer).map(str::to_string) else { return false };
+        CTest::FieldRef {
+            other,
+            position,
+            cased,
+        } => {
+            let Some(mine) = event::text_of(value, buffer).map(str::to_string) else {
+                return false;
+            };
             let mut other_buffer = String::new();
             event::any_value(event, other, &mut |o| {
-                event::text_of(o, &mut other_buffer).is_some_and(|theirs| relate(&mine, theirs, *position, *cased))
+                event::text_of(o, &mut other_buffer)
+                    .is_some_and(|theirs| relate(&mine, theirs, *position, *cased))
             })
         }
         CTest::Exists(_) | CTest::Null => false,
@@ -286,7 +315,11 @@ fn value_matches(test: &CTest, value: &Value, event: &Value, buffer: &mut String
 }
 
 fn relate(mine: &str, theirs: &str, position: Position, cased: bool) -> bool {
-    let (a, b) = if cased { (mine.to_string(), theirs.to_string()) } else { (mine.to_lowercase(), theirs.to_lowercase()) };
+    let (a, b) = if cased {
+        (mine.to_string(), theirs.to_string())
+    } else {
+        (mine.to_lowercase(), theirs.to_lowercase())
+    };
     match position {
         Position::Whole => a == b,
         Position::Start => a.starts_with(&b),
@@ -304,7 +337,9 @@ pub fn parse_timestamp(text: &str) -> Option<time::OffsetDateTime> {
         return Some(t);
     }
     let normalised = text.replacen(' ', "T", 1);
-    let with_zone = if normalised.ends_with('Z') || normalised[10.min(normalised.len())..].contains(['+', '-']) {
+    let with_zone = if normalised.ends_with('Z')
+        || normalised[10.min(normalised.len())..].contains(['+', '-'])
+    {
         normalised
     } else {
         format!("{normalised}Z")

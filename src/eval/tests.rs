@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::correlate::{Correlator, EventRef};
 use super::Engine;
+use super::correlate::{Correlator, EventRef};
 use crate::load::parse_source;
 use crate::logic::{Body, Lists, lower_rules};
 use crate::model::Rule;
@@ -24,7 +24,12 @@ fn load_suite(path: &Path) -> Suite {
     let text = std::fs::read_to_string(path).expect("read suite");
     let file = SourceFile::new(path, path.display().to_string(), text.clone());
     let loaded = yaml::load(&text);
-    assert!(loaded.errors.is_empty(), "{}: {:?}", path.display(), loaded.errors);
+    assert!(
+        loaded.errors.is_empty(),
+        "{}: {:?}",
+        path.display(),
+        loaded.errors
+    );
     let (rules, _) = parse_source(&file);
     let cases_doc = loaded
         .documents
@@ -39,13 +44,21 @@ fn load_suite(path: &Path) -> Suite {
             let owned: Vec<(String, Vec<String>)> = entries
                 .iter()
                 .map(|e| {
-                    let values = e.value.string_list().into_iter().map(|(v, _)| v.to_string()).collect();
+                    let values = e
+                        .value
+                        .string_list()
+                        .into_iter()
+                        .map(|(v, _)| v.to_string())
+                        .collect();
                     (e.key_str().to_string(), values)
                 })
                 .collect();
-            let borrowed: Vec<(&str, Vec<&str>)> =
-                owned.iter().map(|(n, v)| (n.as_str(), v.iter().map(String::as_str).collect())).collect();
-            let pairs: Vec<(&str, &[&str])> = borrowed.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+            let borrowed: Vec<(&str, Vec<&str>)> = owned
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.iter().map(String::as_str).collect()))
+                .collect();
+            let pairs: Vec<(&str, &[&str])> =
+                borrowed.iter().map(|(n, v)| (*n, v.as_slice())).collect();
             Lists::from_pairs(&pairs)
         })
         .unwrap_or_default();
@@ -61,7 +74,10 @@ fn run_suite(path: &Path) -> Vec<String> {
     let (logic, errors) = lower_rules(&suite.rules, &suite.lists);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?");
     if !errors.is_empty() {
-        return vec![format!("{name}: lowering failed: {:?}", errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>())];
+        return vec![format!(
+            "{name}: lowering failed: {:?}",
+            errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>()
+        )];
     }
     let engine = Engine::new(&logic).expect("compile");
     let mut failures = Vec::new();
@@ -79,16 +95,30 @@ fn run_suite(path: &Path) -> Vec<String> {
                 failures.push(format!("{name} #{i} ({why}): no correlation rule"));
                 continue;
             };
-            let mut correlator = Correlator::new(&logic, vec!["Timestamp".into(), "TimeGenerated".into()]);
+            let mut correlator =
+                Correlator::new(&logic, vec!["Timestamp".into(), "TimeGenerated".into()]);
             let mut matched = Vec::new();
             for (index, node) in events.iter().enumerate() {
                 let event: Value = node.to_json();
                 engine.matching(&event, &mut matched);
                 for &r in &matched {
-                    correlator.observe(r, &event, EventRef { input: 0, line: index + 1, index });
+                    correlator.observe(
+                        r,
+                        &event,
+                        EventRef {
+                            input: 0,
+                            line: index + 1,
+                            index,
+                        },
+                    );
                 }
             }
-            let got: Vec<usize> = correlator.finish().into_iter().filter(|h| h.rule == target).map(|h| h.event.index).collect();
+            let got: Vec<usize> = correlator
+                .finish()
+                .into_iter()
+                .filter(|h| h.rule == target)
+                .map(|h| h.event.index)
+                .collect();
             let want: Vec<usize> = case
                 .get("hits")
                 .and_then(Node::as_seq)
@@ -97,7 +127,9 @@ fn run_suite(path: &Path) -> Vec<String> {
                 .filter_map(|n| n.as_str().and_then(|t| t.parse().ok()))
                 .collect();
             if got != want {
-                failures.push(format!("{name} #{i} ({why}): hits {got:?}, expected {want:?}"));
+                failures.push(format!(
+                    "{name} #{i} ({why}): hits {got:?}, expected {want:?}"
+                ));
             }
         } else {
             let Some(target) = pick(false) else {
@@ -110,7 +142,9 @@ fn run_suite(path: &Path) -> Vec<String> {
             engine.matching(&event, &mut matched);
             let got = matched.contains(&target);
             if got != want {
-                failures.push(format!("{name} #{i} ({why}): matched={got}, expected {want}; event {event}"));
+                failures.push(format!(
+                    "{name} #{i} ({why}): matched={got}, expected {want}; event {event}"
+                ));
             }
         }
     }
@@ -121,10 +155,20 @@ fn run_suite(path: &Path) -> Vec<String> {
 fn semantic_suite() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engine");
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "yml")).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+                .collect()
+        })
         .unwrap_or_default();
     paths.sort();
     assert!(!paths.is_empty(), "no suite files in tests/engine");
     let failures: Vec<String> = paths.iter().flat_map(|p| run_suite(p)).collect();
-    assert!(failures.is_empty(), "{} failing cases:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing cases:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

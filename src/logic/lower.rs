@@ -14,7 +14,8 @@ use base64::Engine as _;
 use thiserror::Error;
 
 use super::{
-    Body, CmpOp, Correlation, CorrelationKind, Expr, Pattern, Position, Pred, RuleLogic, Test, TimePart,
+    Body, CmpOp, Correlation, CorrelationKind, Expr, Pattern, Position, Pred, RuleLogic, Test,
+    TimePart,
 };
 use crate::diagnostic::Diagnostic;
 use crate::model::condition::{self, Quantifier};
@@ -52,7 +53,9 @@ impl Lists {
             if path.extension().and_then(|e| e.to_str()) != Some("txt") {
                 continue;
             }
-            let Some(name) = path.file_stem().and_then(|s| s.to_str()) else { continue };
+            let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
             let text = std::fs::read_to_string(&path)?;
             lists.insert(name.to_string(), parse_list(&text));
         }
@@ -105,7 +108,8 @@ impl LowerError {
     }
 
     pub fn to_diagnostic(&self) -> Diagnostic {
-        Diagnostic::error("STH500", format!("cannot use this rule: {}", self.message)).at(&self.file, self.span)
+        Diagnostic::error("STH500", format!("cannot use this rule: {}", self.message))
+            .at(&self.file, self.span)
     }
 }
 
@@ -151,7 +155,10 @@ fn logic(rule: &Rule, body: Body) -> RuleLogic {
     RuleLogic {
         id: rule.id.as_ref().map(|l| l.text.clone()),
         name: rule.name.as_ref().map(|l| l.text.clone()),
-        title: rule.title.as_ref().map_or_else(String::new, |l| l.text.clone()),
+        title: rule
+            .title
+            .as_ref()
+            .map_or_else(String::new, |l| l.text.clone()),
         path: rule.file.display.clone(),
         document: rule.document,
         level: rule.level.clone(),
@@ -173,21 +180,41 @@ pub fn lower_detection(rule: &Rule, lists: &Lists) -> Result<Expr, LowerError> {
 
 fn lower_block(rule: &Rule, detection: &Detection, lists: &Lists) -> Result<Expr, LowerError> {
     if detection.conditions.is_empty() {
-        let span = detection.condition_key.unwrap_or_else(|| rule.anchor_span());
+        let span = detection
+            .condition_key
+            .unwrap_or_else(|| rule.anchor_span());
         return Err(LowerError::new(rule, span, "no condition"));
     }
     let mut searches: BTreeMap<&str, Expr> = BTreeMap::new();
     for ident in &detection.identifiers {
-        searches.insert(ident.name.as_str(), lower_search(rule, &ident.search, lists)?);
+        searches.insert(
+            ident.name.as_str(),
+            lower_search(rule, &ident.search, lists)?,
+        );
     }
-    let names: Vec<&str> = detection.identifiers.iter().map(|i| i.name.as_str()).collect();
+    let names: Vec<&str> = detection
+        .identifiers
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
     let mut alternatives = Vec::new();
     for cond in &detection.conditions {
         let parsed = condition::parse(&cond.text).map_err(|e| {
-            let span = crate::model::span_in_scalar(&rule.file, cond.node_span, &cond.text, e.span.clone());
+            let span = crate::model::span_in_scalar(
+                &rule.file,
+                cond.node_span,
+                &cond.text,
+                e.span.clone(),
+            );
             LowerError::new(rule, span, format!("condition: {}", e.message))
         })?;
-        alternatives.push(lower_condition(rule, cond.node_span, &parsed, &searches, &names)?);
+        alternatives.push(lower_condition(
+            rule,
+            cond.node_span,
+            &parsed,
+            &searches,
+            &names,
+        )?);
     }
     Ok(Expr::or(alternatives))
 }
@@ -213,17 +240,25 @@ fn lower_condition(
                 .map(|e| lower_condition(rule, span, e, searches, names))
                 .collect::<Result<_, _>>()?,
         ),
-        C::Not(inner) => Expr::not(lower_condition(rule, span, inner, searches, names)?),
-        C::Ident { name, .. } => searches
-            .get(name.as_str())
-            .cloned()
-            .ok_or_else(|| LowerError::new(rule, span, format!("undefined search identifier `{name}`")))?,
-        C::Of { quantifier, target, .. } => {
+        C::Not(inner) => Expr::negate(lower_condition(rule, span, inner, searches, names)?),
+        C::Ident { name, .. } => searches.get(name.as_str()).cloned().ok_or_else(|| {
+            LowerError::new(rule, span, format!("undefined search identifier `{name}`"))
+        })?,
+        C::Of {
+            quantifier, target, ..
+        } => {
             let selected = condition::select(target, names.iter().copied());
             if selected.is_empty() {
-                return Err(LowerError::new(rule, span, "a quantifier in the condition selects no search identifier"));
+                return Err(LowerError::new(
+                    rule,
+                    span,
+                    "a quantifier in the condition selects no search identifier",
+                ));
             }
-            let parts: Vec<Expr> = selected.iter().filter_map(|n| searches.get(n).cloned()).collect();
+            let parts: Vec<Expr> = selected
+                .iter()
+                .filter_map(|n| searches.get(n).cloned())
+                .collect();
             match quantifier {
                 Quantifier::Any => Expr::or(parts),
                 Quantifier::All => Expr::and(parts),
@@ -234,14 +269,31 @@ fn lower_condition(
 
 fn lower_search(rule: &Rule, search: &Search, lists: &Lists) -> Result<Expr, LowerError> {
     Ok(match search {
-        Search::AllOf(items) => Expr::and(items.iter().map(|i| lower_item(rule, i, lists)).collect::<Result<_, _>>()?),
+        Search::AllOf(items) => Expr::and(
+            items
+                .iter()
+                .map(|i| lower_item(rule, i, lists))
+                .collect::<Result<_, _>>()?,
+        ),
         Search::AnyOf(groups) => Expr::or(
             groups
                 .iter()
-                .map(|items| Ok(Expr::and(items.iter().map(|i| lower_item(rule, i, lists)).collect::<Result<_, _>>()?)))
+                .map(|items| {
+                    Ok(Expr::and(
+                        items
+                            .iter()
+                            .map(|i| lower_item(rule, i, lists))
+                            .collect::<Result<_, _>>()?,
+                    ))
+                })
                 .collect::<Result<_, LowerError>>()?,
         ),
-        Search::Keywords(items) => Expr::or(items.iter().map(|i| lower_item(rule, i, lists)).collect::<Result<_, _>>()?),
+        Search::Keywords(items) => Expr::or(
+            items
+                .iter()
+                .map(|i| lower_item(rule, i, lists))
+                .collect::<Result<_, _>>()?,
+        ),
     })
 }
 
@@ -260,18 +312,32 @@ pub fn lower_item(rule: &Rule, item: &Item, lists: &Lists) -> Result<Expr, Lower
     for used in &item.modifiers {
         match used.modifier {
             Some(m) => mods.push(m),
-            None => return Err(LowerError::new(rule, used.span, format!("unknown modifier `{}`", used.name))),
+            None => {
+                return Err(LowerError::new(
+                    rule,
+                    used.span,
+                    format!("unknown modifier `{}`", used.name),
+                ));
+            }
         }
     }
     let has = |m: Modifier| mods.contains(&m);
     let field = item.field.clone();
     if item.has_nested {
-        return Err(LowerError::new(rule, item.value_span, "values must be plain scalars"));
+        return Err(LowerError::new(
+            rule,
+            item.value_span,
+            "values must be plain scalars",
+        ));
     }
     if has(Modifier::Exists) {
         let value = item.values.first().map(|v| v.scalar.typed());
         let Some(Typed::Bool(b)) = value else {
-            return Err(LowerError::new(rule, item.value_span, "`exists` takes true or false"));
+            return Err(LowerError::new(
+                rule,
+                item.value_span,
+                "`exists` takes true or false",
+            ));
         };
         return Ok(pred(field, Test::Exists(b)));
     }
@@ -285,23 +351,35 @@ pub fn lower_item(rule: &Rule, item: &Item, lists: &Lists) -> Result<Expr, Lower
             vec![value.scalar.text.clone()]
         };
         for text in texts {
-            let typed = if has(Modifier::Expand) { Typed::Str(&text) } else { value.scalar.typed() };
+            let typed = if has(Modifier::Expand) {
+                Typed::Str(&text)
+            } else {
+                value.scalar.typed()
+            };
             let test = lower_value(rule, value.span, &mods, typed, &text)?;
             let expr = Expr::or(test.into_iter().map(|t| pred(field.clone(), t)).collect());
             per_value.push(if keyword { keyword_expr(expr) } else { expr });
         }
         if per_value.len() > MAX_EXPANDED_VALUES {
-            return Err(LowerError::new(rule, item.value_span, format!("expands to more than {MAX_EXPANDED_VALUES} values")));
+            return Err(LowerError::new(
+                rule,
+                item.value_span,
+                format!("expands to more than {MAX_EXPANDED_VALUES} values"),
+            ));
         }
     }
     if item.is_list && item.values.is_empty() {
         // `Field: []` has no value to match (pySigma renders it as a null test).
         return Ok(pred(field, Test::Null));
     }
-    let combined = if has(Modifier::All) { Expr::and(per_value) } else { Expr::or(per_value) };
+    let combined = if has(Modifier::All) {
+        Expr::and(per_value)
+    } else {
+        Expr::or(per_value)
+    };
     if has(Modifier::Neq) {
         let exists = pred(field, Test::Exists(true));
-        return Ok(Expr::and(vec![exists, Expr::not(combined)]));
+        return Ok(Expr::and(vec![exists, Expr::negate(combined)]));
     }
     Ok(combined)
 }
@@ -310,7 +388,10 @@ pub fn lower_item(rule: &Rule, item: &Item, lists: &Lists) -> Result<Expr, Lower
 fn keyword_expr(expr: Expr) -> Expr {
     expr.map_preds(&mut |mut p| {
         if let Test::Str { pattern, cased } = &p.test {
-            p.test = Test::Str { pattern: pattern.contains(), cased: *cased };
+            p.test = Test::Str {
+                pattern: pattern.contains(),
+                cased: *cased,
+            };
         }
         Expr::Pred(p)
     })
@@ -321,14 +402,23 @@ fn pred(field: Option<String>, test: Test) -> Expr {
 }
 
 /// The alternatives (OR-ed) one value stands for under the modifiers.
-fn lower_value(rule: &Rule, span: Span, mods: &[Modifier], typed: Typed<'_>, text: &str) -> Result<Vec<Test>, LowerError> {
+fn lower_value(
+    rule: &Rule,
+    span: Span,
+    mods: &[Modifier],
+    typed: Typed<'_>,
+    text: &str,
+) -> Result<Vec<Test>, LowerError> {
     let has = |m: Modifier| mods.contains(&m);
     let err = |message: String| LowerError::new(rule, span, message);
     let number = || -> Result<f64, LowerError> {
         match typed {
             Typed::Int(i) => Ok(i as f64),
             Typed::Float(f) => Ok(f),
-            _ => text.trim().parse::<f64>().map_err(|_| err(format!("`{text}` is not a number"))),
+            _ => text
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| err(format!("`{text}` is not a number"))),
         }
     };
     let numeric_op = mods.iter().find_map(|m| match m {
@@ -340,10 +430,17 @@ fn lower_value(rule: &Rule, span: Span, mods: &[Modifier], typed: Typed<'_>, tex
     });
     if let Some(part) = mods.iter().find_map(time_part) {
         let value = number()?;
-        return Ok(vec![Test::TimePart { part, op: numeric_op.unwrap_or(CmpOp::Eq), value: value as i64 }]);
+        return Ok(vec![Test::TimePart {
+            part,
+            op: numeric_op.unwrap_or(CmpOp::Eq),
+            value: value as i64,
+        }]);
     }
     if let Some(op) = numeric_op {
-        return Ok(vec![Test::Cmp { op, value: number()? }]);
+        return Ok(vec![Test::Cmp {
+            op,
+            value: number()?,
+        }]);
     }
     if has(Modifier::NhsNumber) {
         let min = match typed {
@@ -381,7 +478,11 @@ fn lower_value(rule: &Rule, span: Span, mods: &[Modifier], typed: Typed<'_>, tex
         } else {
             Position::Whole
         };
-        return Ok(vec![Test::FieldRef { other: text.to_string(), position, cased }]);
+        return Ok(vec![Test::FieldRef {
+            other: text.to_string(),
+            position,
+            cased,
+        }]);
     }
     if matches!(typed, Typed::Null) && !mods.iter().any(|m| m.group() == Group::Position) {
         return Ok(vec![Test::Null]);
@@ -391,15 +492,32 @@ fn lower_value(rule: &Rule, span: Span, mods: &[Modifier], typed: Typed<'_>, tex
     for m in mods {
         stages = match m {
             Modifier::Windash => stages.into_iter().flat_map(windash).collect(),
-            Modifier::Wide | Modifier::Utf16le => stages.into_iter().map(|s| encode_utf16(s, false, false)).collect(),
-            Modifier::Utf16be => stages.into_iter().map(|s| encode_utf16(s, true, false)).collect(),
-            Modifier::Utf16 => stages.into_iter().map(|s| encode_utf16(s, false, true)).collect(),
-            Modifier::Base64 => stages.into_iter().map(|s| Stage::Sigma(escape_sigma(&base64_engine().encode(bytes(&s))))).collect(),
-            Modifier::Base64Offset => stages.into_iter().flat_map(|s| base64_offsets(&bytes(&s))).collect(),
+            Modifier::Wide | Modifier::Utf16le => stages
+                .into_iter()
+                .map(|s| encode_utf16(s, false, false))
+                .collect(),
+            Modifier::Utf16be => stages
+                .into_iter()
+                .map(|s| encode_utf16(s, true, false))
+                .collect(),
+            Modifier::Utf16 => stages
+                .into_iter()
+                .map(|s| encode_utf16(s, false, true))
+                .collect(),
+            Modifier::Base64 => stages
+                .into_iter()
+                .map(|s| Stage::Sigma(escape_sigma(&base64_engine().encode(bytes(&s)))))
+                .collect(),
+            Modifier::Base64Offset => stages
+                .into_iter()
+                .flat_map(|s| base64_offsets(&bytes(&s)))
+                .collect(),
             _ => stages,
         };
         if stages.len() > MAX_EXPANDED_VALUES {
-            return Err(err(format!("expands to more than {MAX_EXPANDED_VALUES} alternatives")));
+            return Err(err(format!(
+                "expands to more than {MAX_EXPANDED_VALUES} alternatives"
+            )));
         }
     }
     let mut tests = Vec::with_capacity(stages.len());
@@ -464,7 +582,11 @@ fn encode_utf16(stage: Stage, big_endian: bool, bom: bool) -> Stage {
         out.extend_from_slice(&[0xFF, 0xFE]);
     }
     for unit in text.encode_utf16() {
-        let b = if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() };
+        let b = if big_endian {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        };
         out.extend_from_slice(&b);
     }
     Stage::Bytes(out)
@@ -481,7 +603,10 @@ fn base64_offsets(value: &[u8]) -> Vec<Stage> {
             padded.extend_from_slice(value);
             let encoded = base64_engine().encode(&padded);
             let trim = END_TRIM[(value.len() + i) % 3];
-            let end = encoded.len().saturating_sub(trim).max(START[i].min(encoded.len()));
+            let end = encoded
+                .len()
+                .saturating_sub(trim)
+                .max(START[i].min(encoded.len()));
             let slice = encoded.get(START[i]..end).unwrap_or("");
             Stage::Sigma(escape_sigma(slice))
         })
@@ -492,7 +617,9 @@ fn base64_offsets(value: &[u8]) -> Vec<Stage> {
 /// character or at the start, before a word character), in all five dash
 /// forms.
 fn windash(stage: Stage) -> Vec<Stage> {
-    let Stage::Sigma(text) = stage else { return vec![stage] };
+    let Stage::Sigma(text) = stage else {
+        return vec![stage];
+    };
     let chars: Vec<char> = text.chars().collect();
     let word = |c: char| c.is_alphanumeric() || c == '_';
     let positions: Vec<usize> = (0..chars.len())
@@ -516,12 +643,20 @@ fn windash(stage: Stage) -> Vec<Stage> {
             })
             .collect();
     }
-    variants.into_iter().map(|v| Stage::Sigma(v.into_iter().collect())).collect()
+    variants
+        .into_iter()
+        .map(|v| Stage::Sigma(v.into_iter().collect()))
+        .collect()
 }
 
 /// Replace `%name%` with each value of `lists/name.txt` (every combination
 /// when a value has several placeholders).
-fn expand_placeholders(rule: &Rule, span: Span, text: &str, lists: &Lists) -> Result<Vec<String>, LowerError> {
+fn expand_placeholders(
+    rule: &Rule,
+    span: Span,
+    text: &str,
+    lists: &Lists,
+) -> Result<Vec<String>, LowerError> {
     let names = crate::lint::placeholder_names(text);
     if names.is_empty() {
         return Ok(vec![text.to_string()]);
@@ -530,18 +665,30 @@ fn expand_placeholders(rule: &Rule, span: Span, text: &str, lists: &Lists) -> Re
     let mut cursor = 0;
     for (start, name) in names {
         let literal = &text[cursor..start];
-        let values = lists
-            .get(name)
-            .ok_or_else(|| LowerError::new(rule, span, format!("no list for placeholder `%{name}%` (lists/{name}.txt)")))?;
+        let values = lists.get(name).ok_or_else(|| {
+            LowerError::new(
+                rule,
+                span,
+                format!("no list for placeholder `%{name}%` (lists/{name}.txt)"),
+            )
+        })?;
         if values.is_empty() {
-            return Err(LowerError::new(rule, span, format!("list `{name}` is empty")));
+            return Err(LowerError::new(
+                rule,
+                span,
+                format!("list `{name}` is empty"),
+            ));
         }
         results = results
             .into_iter()
             .flat_map(|prefix| values.iter().map(move |v| format!("{prefix}{literal}{v}")))
             .collect();
         if results.len() > MAX_EXPANDED_VALUES {
-            return Err(LowerError::new(rule, span, format!("placeholders expand to more than {MAX_EXPANDED_VALUES} values")));
+            return Err(LowerError::new(
+                rule,
+                span,
+                format!("placeholders expand to more than {MAX_EXPANDED_VALUES} values"),
+            ));
         }
         cursor = start + name.len() + 2;
     }
@@ -550,14 +697,24 @@ fn expand_placeholders(rule: &Rule, span: Span, text: &str, lists: &Lists) -> Re
 }
 
 /// AND a filter's condition into every rule it applies to.
-fn apply_filter(filter: &Rule, sources: &[&Rule], out: &mut [RuleLogic], lists: &Lists) -> Result<(), LowerError> {
-    let Some(spec) = &filter.filter else { return Ok(()) };
-    let Some(detection) = &filter.detection else { return Ok(()) };
+fn apply_filter(
+    filter: &Rule,
+    sources: &[&Rule],
+    out: &mut [RuleLogic],
+    lists: &Lists,
+) -> Result<(), LowerError> {
+    let Some(spec) = &filter.filter else {
+        return Ok(());
+    };
+    let Some(detection) = &filter.detection else {
+        return Ok(());
+    };
     let expr = lower_block(filter, detection, lists)?;
     for (rule, logic) in sources.iter().zip(out.iter_mut()) {
         let named = spec.applies_to_any
             || spec.rules.iter().any(|r| {
-                rule.id.as_ref().is_some_and(|id| id.text == r.text) || rule.name.as_ref().is_some_and(|n| n.text == r.text)
+                rule.id.as_ref().is_some_and(|id| id.text == r.text)
+                    || rule.name.as_ref().is_some_and(|n| n.text == r.text)
             });
         if !named || !logsource_covers(&filter.logsource, &rule.logsource) {
             continue;
@@ -572,8 +729,12 @@ fn apply_filter(filter: &Rule, sources: &[&Rule], out: &mut [RuleLogic], lists: 
 
 /// Whether every key the filter's logsource sets equals the rule's.
 fn logsource_covers(filter: &crate::model::LogSource, rule: &crate::model::LogSource) -> bool {
-    let same = |f: &Option<String>, r: &Option<String>| f.as_ref().is_none_or(|f| r.as_deref() == Some(f.as_str()));
-    same(&filter.product, &rule.product) && same(&filter.category, &rule.category) && same(&filter.service, &rule.service)
+    let same = |f: &Option<String>, r: &Option<String>| {
+        f.as_ref().is_none_or(|f| r.as_deref() == Some(f.as_str()))
+    };
+    same(&filter.product, &rule.product)
+        && same(&filter.category, &rule.category)
+        && same(&filter.service, &rule.service)
 }
 
 fn lower_correlation(rule: &Rule, lowered: &[RuleLogic]) -> Result<Correlation, LowerError> {
@@ -583,29 +744,53 @@ fn lower_correlation(rule: &Rule, lowered: &[RuleLogic]) -> Result<Correlation, 
         .ok_or_else(|| LowerError::new(rule, rule.anchor_span(), "no correlation block"))?;
     let block = rule.root.get("correlation");
     let kind_text = spec.kind.as_ref().map(|k| k.text.as_str()).unwrap_or("");
-    let kind = CorrelationKind::parse(kind_text)
-        .ok_or_else(|| LowerError::new(rule, spec.span, format!("unknown correlation type `{kind_text}`")))?;
+    let kind = CorrelationKind::parse(kind_text).ok_or_else(|| {
+        LowerError::new(
+            rule,
+            spec.span,
+            format!("unknown correlation type `{kind_text}`"),
+        )
+    })?;
     let mut indices = Vec::new();
     for reference in &spec.rules {
         let found = lowered
             .iter()
-            .position(|l| l.id.as_deref() == Some(&reference.text) || l.name.as_deref() == Some(&reference.text))
-            .ok_or_else(|| LowerError::new(rule, reference.span, format!("unknown rule `{}`", reference.text)))?;
+            .position(|l| {
+                l.id.as_deref() == Some(&reference.text)
+                    || l.name.as_deref() == Some(&reference.text)
+            })
+            .ok_or_else(|| {
+                LowerError::new(
+                    rule,
+                    reference.span,
+                    format!("unknown rule `{}`", reference.text),
+                )
+            })?;
         indices.push(found);
     }
     let timespan = spec
         .timespan
         .as_ref()
         .ok_or_else(|| LowerError::new(rule, spec.span, "no timespan"))?;
-    let timespan_seconds = parse_timespan(&timespan.text)
-        .ok_or_else(|| LowerError::new(rule, timespan.span, format!("invalid timespan `{}`", timespan.text)))?;
+    let timespan_seconds = parse_timespan(&timespan.text).ok_or_else(|| {
+        LowerError::new(
+            rule,
+            timespan.span,
+            format!("invalid timespan `{}`", timespan.text),
+        )
+    })?;
     let condition_node = block.and_then(|b| b.get("condition"));
     let mut condition = Vec::new();
     let mut field = None;
     let mut percentile = None;
     if let Some(node) = condition_node.filter(|n| n.as_map().is_some()) {
         for entry in node.as_map().unwrap_or(&[]) {
-            let number = || entry.value.as_str().and_then(|t| t.trim().parse::<f64>().ok());
+            let number = || {
+                entry
+                    .value
+                    .as_str()
+                    .and_then(|t| t.trim().parse::<f64>().ok())
+            };
             let op = match entry.key_str() {
                 "gt" => Some(CmpOp::Gt),
                 "gte" => Some(CmpOp::Gte),
@@ -613,7 +798,11 @@ fn lower_correlation(rule: &Rule, lowered: &[RuleLogic]) -> Result<Correlation, 
                 "lte" => Some(CmpOp::Lte),
                 "eq" => Some(CmpOp::Eq),
                 "field" => {
-                    field = entry.value.string_list().first().map(|(f, _)| f.to_string());
+                    field = entry
+                        .value
+                        .string_list()
+                        .first()
+                        .map(|(f, _)| f.to_string());
                     None
                 }
                 "percentile" => {
@@ -623,7 +812,9 @@ fn lower_correlation(rule: &Rule, lowered: &[RuleLogic]) -> Result<Correlation, 
                 _ => None,
             };
             if let Some(op) = op {
-                let value = number().ok_or_else(|| LowerError::new(rule, entry.value.span, "threshold must be a number"))?;
+                let value = number().ok_or_else(|| {
+                    LowerError::new(rule, entry.value.span, "threshold must be a number")
+                })?;
                 condition.push((op, value));
             }
         }
@@ -634,11 +825,28 @@ fn lower_correlation(rule: &Rule, lowered: &[RuleLogic]) -> Result<Correlation, 
             CorrelationKind::Temporal | CorrelationKind::TemporalOrdered => {
                 condition.push((CmpOp::Gte, indices.len() as f64));
             }
-            _ => return Err(LowerError::new(rule, spec.span, "a counting correlation needs a condition")),
+            _ => {
+                return Err(LowerError::new(
+                    rule,
+                    spec.span,
+                    "a counting correlation needs a condition",
+                ));
+            }
         }
     }
-    if field.is_none() && !matches!(kind, CorrelationKind::EventCount | CorrelationKind::Temporal | CorrelationKind::TemporalOrdered) {
-        return Err(LowerError::new(rule, spec.span, format!("`{}` needs `condition.field`", kind.name())));
+    if field.is_none()
+        && !matches!(
+            kind,
+            CorrelationKind::EventCount
+                | CorrelationKind::Temporal
+                | CorrelationKind::TemporalOrdered
+        )
+    {
+        return Err(LowerError::new(
+            rule,
+            spec.span,
+            format!("`{}` needs `condition.field`", kind.name()),
+        ));
     }
     let mut aliases = BTreeMap::new();
     if let Some(map) = block.and_then(|b| b.get("aliases")).and_then(Node::as_map) {
@@ -646,7 +854,10 @@ fn lower_correlation(rule: &Rule, lowered: &[RuleLogic]) -> Result<Correlation, 
             let mut per_rule = BTreeMap::new();
             for entry in alias.value.as_map().unwrap_or(&[]) {
                 let name = entry.key_str();
-                if let Some(i) = lowered.iter().position(|l| l.name.as_deref() == Some(name) || l.id.as_deref() == Some(name)) {
+                if let Some(i) = lowered
+                    .iter()
+                    .position(|l| l.name.as_deref() == Some(name) || l.id.as_deref() == Some(name))
+                {
                     per_rule.insert(i, entry.value.as_str().unwrap_or("").to_string());
                 }
             }

@@ -25,7 +25,7 @@ pub mod pattern;
 
 use std::collections::BTreeMap;
 
-pub use lower::{LowerError, Lists, lower_rules};
+pub use lower::{Lists, LowerError, lower_rules};
 pub use pattern::{Pattern, Piece};
 
 use crate::model::LogSource;
@@ -86,7 +86,10 @@ pub enum Position {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Test {
     /// A string pattern (wildcards already parsed).
-    Str { pattern: Pattern, cased: bool },
+    Str {
+        pattern: Pattern,
+        cased: bool,
+    },
     Regex {
         pattern: String,
         ignore_case: bool,
@@ -94,7 +97,10 @@ pub enum Test {
         dot_all: bool,
     },
     Cidr(ipnet::IpNet),
-    Cmp { op: CmpOp, value: f64 },
+    Cmp {
+        op: CmpOp,
+        value: f64,
+    },
     /// `exists: true|false`.
     Exists(bool),
     /// Sigma `null`: missing, null or empty.
@@ -106,8 +112,14 @@ pub enum Test {
         cased: bool,
     },
     /// At least `min` distinct checksum-valid NHS numbers in the value.
-    NhsNumber { min: u32 },
-    TimePart { part: TimePart, op: CmpOp, value: i64 },
+    NhsNumber {
+        min: u32,
+    },
+    TimePart {
+        part: TimePart,
+        op: CmpOp,
+        value: i64,
+    },
 }
 
 /// A test on one field, or on every string value of the event (keywords).
@@ -165,7 +177,7 @@ impl Expr {
         }
     }
 
-    pub fn not(inner: Expr) -> Expr {
+    pub fn negate(inner: Expr) -> Expr {
         match inner {
             Expr::Const(b) => Expr::Const(!b),
             Expr::Not(e) => *e,
@@ -194,7 +206,7 @@ impl Expr {
         match self {
             Expr::And(items) => Expr::and(items.into_iter().map(|e| e.map_preds(f)).collect()),
             Expr::Or(items) => Expr::or(items.into_iter().map(|e| e.map_preds(f)).collect()),
-            Expr::Not(inner) => Expr::not(inner.map_preds(f)),
+            Expr::Not(inner) => Expr::negate(inner.map_preds(f)),
             Expr::Pred(p) => f(p),
             c @ Expr::Const(_) => c,
         }
@@ -301,6 +313,9 @@ pub struct RuleLogic {
 impl RuleLogic {
     /// The identity used in output: the id, else the name, else the title.
     pub fn key(&self) -> &str {
-        self.id.as_deref().or(self.name.as_deref()).unwrap_or(&self.title)
+        self.id
+            .as_deref()
+            .or(self.name.as_deref())
+            .unwrap_or(&self.title)
     }
 }

@@ -58,7 +58,13 @@ impl Pattern {
 
     /// The pattern as pieces again (for wrapping with `contains` etc.).
     pub fn pieces(&self) -> Vec<Piece> {
-        let lit = |s: &str| if s.is_empty() { vec![] } else { vec![Piece::Literal(s.to_string())] };
+        let lit = |s: &str| {
+            if s.is_empty() {
+                vec![]
+            } else {
+                vec![Piece::Literal(s.to_string())]
+            }
+        };
         match self {
             Pattern::Exact(s) => lit(s),
             Pattern::StartsWith(s) => [lit(s), vec![Piece::AnyRun]].concat(),
@@ -128,7 +134,8 @@ impl fmt::Display for Pattern {
                 Piece::AnyRun => f.write_str("*")?,
                 Piece::AnyChar => f.write_str("?")?,
                 Piece::Literal(s) => {
-                    let next_is_wildcard = matches!(pieces.get(i + 1), Some(Piece::AnyRun | Piece::AnyChar));
+                    let next_is_wildcard =
+                        matches!(pieces.get(i + 1), Some(Piece::AnyRun | Piece::AnyChar));
                     let chars: Vec<char> = s.chars().collect();
                     for (j, c) in chars.iter().enumerate() {
                         match c {
@@ -168,7 +175,11 @@ pub fn parse_pieces(value: &str) -> Vec<Piece> {
                 if !literal.is_empty() {
                     pieces.push(Piece::Literal(std::mem::take(&mut literal)));
                 }
-                pieces.push(if c == '*' { Piece::AnyRun } else { Piece::AnyChar });
+                pieces.push(if c == '*' {
+                    Piece::AnyRun
+                } else {
+                    Piece::AnyChar
+                });
             }
             _ => literal.push(c),
         }
@@ -200,11 +211,23 @@ mod tests {
     #[test]
     fn shapes() {
         assert_eq!(Pattern::parse("cmd.exe"), Pattern::Exact("cmd.exe".into()));
-        assert_eq!(Pattern::parse("*\\cmd.exe"), Pattern::EndsWith("\\cmd.exe".into()));
+        assert_eq!(
+            Pattern::parse("*\\cmd.exe"),
+            Pattern::EndsWith("\\cmd.exe".into())
+        );
         // `\*` is an escaped star; a backslash before a wildcard is written `\\*`.
-        assert_eq!(Pattern::parse("C:\\Windows\\*"), Pattern::Exact("C:\\Windows*".into()));
-        assert_eq!(Pattern::parse("C:\\Windows\\\\*"), Pattern::StartsWith("C:\\Windows\\".into()));
-        assert_eq!(Pattern::parse("*whoami*"), Pattern::Contains("whoami".into()));
+        assert_eq!(
+            Pattern::parse("C:\\Windows\\*"),
+            Pattern::Exact("C:\\Windows*".into())
+        );
+        assert_eq!(
+            Pattern::parse("C:\\Windows\\\\*"),
+            Pattern::StartsWith("C:\\Windows\\".into())
+        );
+        assert_eq!(
+            Pattern::parse("*whoami*"),
+            Pattern::Contains("whoami".into())
+        );
         assert!(matches!(Pattern::parse("a*b"), Pattern::Glob(_)));
         assert!(matches!(Pattern::parse("a?"), Pattern::Glob(_)));
     }
@@ -214,23 +237,49 @@ mod tests {
         // \* and \? are literal; \\ is one backslash; a lone \ is a backslash.
         assert_eq!(Pattern::parse("a\\*b"), Pattern::Exact("a*b".into()));
         assert_eq!(Pattern::parse("a\\?"), Pattern::Exact("a?".into()));
-        assert_eq!(Pattern::parse("C:\\\\*"), Pattern::StartsWith("C:\\".into()));
+        assert_eq!(
+            Pattern::parse("C:\\\\*"),
+            Pattern::StartsWith("C:\\".into())
+        );
         assert_eq!(Pattern::parse("C:\\\\\\*"), Pattern::Exact("C:\\*".into()));
-        assert_eq!(Pattern::parse("trailing\\"), Pattern::Exact("trailing\\".into()));
+        assert_eq!(
+            Pattern::parse("trailing\\"),
+            Pattern::Exact("trailing\\".into())
+        );
     }
 
     #[test]
     fn modifiers_wrap_patterns() {
-        assert_eq!(Pattern::parse("x").contains(), Pattern::Contains("x".into()));
-        assert_eq!(Pattern::parse("*x").contains(), Pattern::Contains("x".into()));
-        assert_eq!(Pattern::parse("x").starts_with(), Pattern::StartsWith("x".into()));
-        assert_eq!(Pattern::parse("x").ends_with(), Pattern::EndsWith("x".into()));
+        assert_eq!(
+            Pattern::parse("x").contains(),
+            Pattern::Contains("x".into())
+        );
+        assert_eq!(
+            Pattern::parse("*x").contains(),
+            Pattern::Contains("x".into())
+        );
+        assert_eq!(
+            Pattern::parse("x").starts_with(),
+            Pattern::StartsWith("x".into())
+        );
+        assert_eq!(
+            Pattern::parse("x").ends_with(),
+            Pattern::EndsWith("x".into())
+        );
         assert!(matches!(Pattern::parse("a*b").contains(), Pattern::Glob(_)));
     }
 
     #[test]
     fn display_round_trips() {
-        for text in ["a*b?c", "C:\\Windows\\", "lit\\*star", "back\\\\*", "x\\\\\\*", "*\\cmd.exe", "plain"] {
+        for text in [
+            "a*b?c",
+            "C:\\Windows\\",
+            "lit\\*star",
+            "back\\\\*",
+            "x\\\\\\*",
+            "*\\cmd.exe",
+            "plain",
+        ] {
             let p = Pattern::parse(text);
             assert_eq!(Pattern::parse(&p.to_string()), p, "{text} -> {p}");
         }

@@ -1,0 +1,161 @@
+//! `stetho replay`.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::cli::{Cli, HitFormat, ReplayArgs};
+use crate::commands::Output;
+use crate::exit_code;
+use crate::logic::{Lists, lower_rules};
+use crate::pipeline::Pipelines;
+use crate::replay::{self, Options, Schema};
+use crate::settings::Project;
+
+pub fn run(cli: &Cli, args: &ReplayArgs, out: &Output) -> Result<u8, String> {
+    let started = Instant::now();
+    let project = if cli.no_config {
+        Project::without_config()
+    } else {
+        Project::discover(cli.config.as_deref(), &crate::lint::codes())
+            .map_err(|e| e.to_string())?
+    };
+    let files = crate::load::discover(&args.rules).map_err(|e| e.to_string())?;
+    let loaded = crate::load::load_files(&files);
+    for d in loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+    {
+        let at = d
+            .position()
+            .map_or(String::new(), |p| format!(":{}:{}", p.0, p.1));
+        out.error(&format!(
+            "{}{at}: {} (file skipped)",
+            d.file_name(),
+            d.message
+        ));
+    }
+    let lists = match project.root {
+        Some(_) => Lists::load(&project.lists).map_err(|e| format!("lists: {e}"))?,
+        None => Lists::default(),
+    };
+    let (rules, errors) = lower_rules(&loaded.rules, &lists);
+    for e in &errors {
+        let at = e.file.line_col(e.span.start);
+        out.error(&format!(
+            "{}:{}:{}: rule skipped: {}",
+            e.file.display, at.line, at.column, e.message
+        ));
+    }
+    if rules.is_empty() {
+        return Err("no usable rules".into());
+    }
+    let pipelines = Pipelines::load(
+        project
+            .root
+            .as_ref()
+            .map(|r| r.join("pipelines"))
+            .as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
+    let schema = args
+        .schema
+        .as_deref()
+        .map(Schema::parse)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let options = Options {
+        schema,
+        timestamp_field: args.timestamp_field.as_deref(),
+        keep_events: args.with_event,
+    };
+    let shown: Vec<String> = args
+        .events
+        .iter()
+        .map(|p| crate::source::display_path(p))
+        .collect();
+    let mut text = String::new();
+    if args.format == HitFormat::Table {
+        let _ = writeln!(text, "{:<48} {:<38} TITLE", "EVENT", "RULE");
+    }
+    let mut emit = |rule: usize,
+                    input: usize,
+                    line: Option<usize>,
+                    index: usize,
+                    event: Option<&serde_json::Value>| {
+        let r = &rules[rule];
+        match args.format {
+            HitFormat::Jsonl => {
+                let mut record = json!({
+                    "rule_id": r.key(),
+                    "rule_title": r.title,
+                    "file": shown[input],
+                    "line": line,
+                    "index": index,
+                });
+                if let Some(e) = event {
+                    record["event"] = e.clone();
+                }
+                let _ = writeln!(text, "{record}");
+            }
+            HitFormat::Table => {
+                let at = match line {
+                    Some(l) => format!("{}:{l}", shown[input]),
+                    None => format!("{}[{index}]", shown[input]),
+                };
+                let _ = writeln!(text, "{at:<48} {:<38} {}", r.key(), r.title);
+            }
+        }
+        if text.len() > 1 << 16 {
+            out.print(&text);
+            text.clear();
+        }
+    };
+    let (stats, correlations) =
+        replay::replay(&rules, &pipelines, &args.events, &options, &mut |hit| {
+            emit(
+                hit.rule,
+                hit.at.input,
+                hit.line,
+                hit.at.index,
+                hit.event.as_ref(),
+            );
+        })
+        .map_err(|e| e.to_string())?;
+    for hit in &correlations {
+        let line = (hit.event.line > 0).then_some(hit.event.line);
+        emit(hit.rule, hit.event.input, line, hit.event.index, None);
+    }
+    out.print(&text);
+    for m in &stats.malformed {
+        let at = m.line.map_or(String::new(), |l| format!(":{l}"));
+        out.error(&format!(
+            "{}{at}: malformed event skipped: {}",
+            shown[m.input], m.message
+        ));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let megabytes = stats.bytes as f64 / 1_000_000.0;
+    let not_applicable: usize = stats
+        .skipped
+        .iter()
+        .map(|(_, _, s)| s.len())
+        .max()
+        .unwrap_or(0);
+    out.note(&format!(
+        "replayed {} events ({megabytes:.1} MB) from {} input{} against {} rules: {} hit{}, {} malformed skipped{}{} in {seconds:.2} s ({:.1} MB/s)",
+        stats.events,
+        stats.inputs,
+        if stats.inputs == 1 { "" } else { "s" },
+        rules.iter().filter(|r| !r.hidden).count(),
+        stats.hits,
+        if stats.hits == 1 { "" } else { "s" },
+        stats.malformed.len(),
+        if not_applicable > 0 { format!(", {not_applicable} rules not applicable to the schema") } else { String::new() },
+        if stats.without_time > 0 { format!(", {} correlation matches without a timestamp", stats.without_time) } else { String::new() },
+        if seconds > 0.0 { megabytes / seconds } else { 0.0 },
+    ));
+    Ok(exit_code::CLEAN)
+}

@@ -1,0 +1,300 @@
+//! Streaming JSON events out of files, stdin and `.gz` archives.
+//!
+//! Inputs are NDJSON (one event per line: the format of recorded fixtures
+//! and most log exports), a JSON array, or one or more (pretty-printed) JSON
+//! objects. Everything is streamed: a JSON array is walked element by
+//! element and never held whole. A malformed NDJSON line is reported with
+//! its line number and skipped; the rest of the file is still read.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use serde::de::{Deserializer as _, SeqAccess, Visitor};
+use serde_json::Value;
+
+/// Longest NDJSON line accepted (a single event); longer lines are reported
+/// as malformed instead of exhausting memory.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// One item read from an input.
+#[derive(Debug)]
+pub enum Item {
+    Event {
+        /// 1-based line for NDJSON; `None` for JSON arrays and documents.
+        line: Option<usize>,
+        /// 0-based position among the input's events.
+        index: usize,
+        event: Value,
+    },
+    Malformed {
+        line: Option<usize>,
+        message: String,
+    },
+}
+
+/// Open a path (`-` for stdin), decompressing `.gz`.
+pub fn open(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
+    let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(path)?)
+    };
+    let gz = path.extension().is_some_and(|e| e == "gz");
+    Ok(if gz {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(raw),
+        ))
+    } else {
+        Box::new(BufReader::with_capacity(1 << 16, raw))
+    })
+}
+
+/// Read every item of an input, calling `sink` for each; stops early when
+/// `sink` returns `false`. Returns the number of bytes read.
+pub fn read(
+    mut input: Box<dyn BufRead + Send>,
+    sink: &mut dyn FnMut(Item) -> bool,
+) -> io::Result<u64> {
+    let first = loop {
+        let buffer = input.fill_buf()?;
+        match buffer.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => {
+                let byte = buffer[i];
+                input.consume(i);
+                break Some(byte);
+            }
+            None if buffer.is_empty() => break None,
+            None => {
+                let n = buffer.len();
+                input.consume(n);
+            }
+        }
+    };
+    match first {
+        None => Ok(0),
+        Some(b'[') => read_array(input, sink),
+        Some(_) => read_lines(input, sink),
+    }
+}
+
+fn read_lines(
+    mut input: Box<dyn BufRead + Send>,
+    sink: &mut dyn FnMut(Item) -> bool,
+) -> io::Result<u64> {
+    let mut bytes = 0u64;
+    let mut line = Vec::with_capacity(4096);
+    let mut number = 0usize;
+    let mut index = 0usize;
+    // A document that is not one-event-per-line (a pretty-printed object)
+    // is collected here and parsed as a stream of JSON values.
+    let mut pending: Option<(usize, Vec<u8>)> = None;
+    loop {
+        line.clear();
+        let n = read_line_limited(&mut input, &mut line)?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        number += 1;
+        if let Some((_, buf)) = pending.as_mut() {
+            buf.extend_from_slice(&line);
+            continue;
+        }
+        let text = trim(&line);
+        if text.is_empty() {
+            continue;
+        }
+        if n > MAX_LINE_BYTES {
+            if !sink(Item::Malformed {
+                line: Some(number),
+                message: format!("line longer than {MAX_LINE_BYTES} bytes"),
+            }) {
+                return Ok(bytes);
+            }
+            continue;
+        }
+        match serde_json::from_slice::<Value>(text) {
+            Ok(event) => {
+                if !sink(Item::Event {
+                    line: Some(number),
+                    index,
+                    event,
+                }) {
+                    return Ok(bytes);
+                }
+                index += 1;
+            }
+            // The first line opens an object that continues: a JSON document.
+            Err(e) if index == 0 && e.is_eof() => pending = Some((number, line.clone())),
+            Err(e) => {
+                if !sink(Item::Malformed {
+                    line: Some(number),
+                    message: e.to_string(),
+                }) {
+                    return Ok(bytes);
+                }
+            }
+        }
+    }
+    if let Some((_, buffer)) = pending {
+        let stream = serde_json::Deserializer::from_slice(&buffer).into_iter::<Value>();
+        for (i, value) in stream.enumerate() {
+            let item = match value {
+                Ok(event) => Item::Event {
+                    line: None,
+                    index: i,
+                    event,
+                },
+                Err(e) => Item::Malformed {
+                    line: None,
+                    message: e.to_string(),
+                },
+            };
+            let stop = matches!(item, Item::Malformed { .. });
+            if !sink(item) || stop {
+                break;
+            }
+        }
+    }
+    Ok(bytes)
+}
+
+/// Read one line without letting it grow past the limit (the rest of an
+/// over-long line is consumed and dropped). Returns the bytes consumed.
+fn read_line_limited(input: &mut Box<dyn BufRead + Send>, line: &mut Vec<u8>) -> io::Result<usize> {
+    let mut total = 0;
+    loop {
+        let buffer = input.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(total);
+        }
+        let (chunk, done) = match buffer.iter().position(|b| *b == b'\n') {
+            Some(i) => (&buffer[..=i], true),
+            None => (buffer, false),
+        };
+        if line.len() <= MAX_LINE_BYTES {
+            line.extend_from_slice(chunk);
+        }
+        let n = chunk.len();
+        total += n;
+        input.consume(n);
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+/// Walk a JSON array element by element.
+fn read_array(
+    input: Box<dyn BufRead + Send>,
+    sink: &mut dyn FnMut(Item) -> bool,
+) -> io::Result<u64> {
+    let count = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let counter = CountingReader {
+        inner: input,
+        count: std::rc::Rc::clone(&count),
+    };
+    let mut de = serde_json::Deserializer::from_reader(counter);
+    struct Elements<'a> {
+        sink: &'a mut dyn FnMut(Item) -> bool,
+    }
+    impl<'de> Visitor<'de> for Elements<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON array of events")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut index = 0;
+            while let Some(event) = seq.next_element::<Value>()? {
+                if !(self.sink)(Item::Event {
+                    line: None,
+                    index,
+                    event,
+                }) {
+                    // Drain the rest without keeping it.
+                    while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                    return Ok(());
+                }
+                index += 1;
+            }
+            Ok(())
+        }
+    }
+    let result = (&mut de).deserialize_seq(Elements { sink });
+    if let Err(e) = result {
+        sink(Item::Malformed {
+            line: None,
+            message: e.to_string(),
+        });
+    }
+    drop(de);
+    Ok(count.get())
+}
+
+struct CountingReader {
+    inner: Box<dyn BufRead + Send>,
+    count: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl Read for CountingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(text: &str) -> Vec<String> {
+        let input: Box<dyn BufRead + Send> = Box::new(io::Cursor::new(text.as_bytes().to_vec()));
+        let mut out = Vec::new();
+        read(input, &mut |item| {
+            out.push(match item {
+                Item::Event { line, index, event } => format!("{line:?}/{index}: {event}"),
+                Item::Malformed { line, .. } => format!("{line:?}: malformed"),
+            });
+            true
+        })
+        .expect("read");
+        out
+    }
+
+    #[test]
+    fn ndjson_with_a_bad_line_keeps_going() {
+        assert_eq!(
+            items("{\"a\":1}\n\nnot json\n{\"a\":2}\n"),
+            vec![
+                "Some(1)/0: {\"a\":1}",
+                "Some(3): malformed",
+                "Some(4)/1: {\"a\":2}"
+            ]
+        );
+    }
+
+    #[test]
+    fn arrays_and_pretty_documents() {
+        assert_eq!(
+            items("[{\"a\":1},\n {\"a\":2}]"),
+            vec!["None/0: {\"a\":1}", "None/1: {\"a\":2}"]
+        );
+        assert_eq!(items("{\n  \"a\": 1\n}\n"), vec!["None/0: {\"a\":1}"]);
+        assert!(items("").is_empty());
+    }
+}
