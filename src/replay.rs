@@ -357,9 +357,11 @@ pub fn replay(
         )?;
         stats.bytes += bytes;
         if let Some(p) = prepared.get(&current) {
-            stats
-                .skipped
-                .push((input_index, current.clone(), p.skipped.clone()));
+            stats.skipped.push(Skipped {
+                input: input_index,
+                schema: current.clone(),
+                rules: p.skipped.clone(),
+            });
         }
     }
     stats.without_time = correlator.without_time;

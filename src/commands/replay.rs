@@ -141,7 +141,7 @@ pub fn run(cli: &Cli, args: &ReplayArgs, out: &Output) -> Result<u8, String> {
     let not_applicable: usize = stats
         .skipped
         .iter()
-        .map(|(_, _, s)| s.len())
+        .map(|s| s.rules.len())
         .max()
         .unwrap_or(0);
     out.note(&format!(
