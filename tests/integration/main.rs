@@ -5,3 +5,4 @@ mod corpus;
 mod formats;
 mod invalid;
 mod project;
+mod replay;

@@ -1,0 +1,188 @@
+//! `stetho replay`: inputs, schemas, output contract, robustness.
+
+use std::io::Write;
+
+use crate::common::{root, stetho};
+
+fn jsonl(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+#[test]
+fn defender_shaped_fixture_through_the_pipeline() {
+    let run = stetho(&[
+        "replay",
+        "--no-config",
+        "--rules",
+        "tests/replay/whoami_sigma.yml",
+        "--format",
+        "jsonl",
+        "tests/replay/defender_process.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let hits = jsonl(&run.stdout);
+    let lines: Vec<u64> = hits
+        .iter()
+        .map(|h| h["line"].as_u64().expect("line"))
+        .collect();
+    // Line 4 lacks the flag, line 5 is malformed, line 6 is another ActionType
+    // (the pipeline's `where`), so only lines 2 and 3 hit; line 3 uses an em dash.
+    assert_eq!(lines, vec![2, 3]);
+    let keys: Vec<&str> = hits[0]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["file", "index", "line", "rule_id", "rule_title"]);
+    assert_eq!(hits[0]["rule_id"], "3b1f8c2e-7d4a-4e5b-9c6d-0a1b2c3d4e5f");
+    assert_eq!(hits[0]["index"], 0);
+    assert!(
+        run.stderr
+            .contains("defender_process.ndjson:5: malformed event skipped"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("replayed 4 events"), "{}", run.stderr);
+}
+
+#[test]
+fn json_arrays_stdin_and_gzip() {
+    let args = [
+        "replay",
+        "--no-config",
+        "--rules",
+        "tests/replay/whoami_sigma.yml",
+        "--format",
+        "jsonl",
+        "--schema",
+        "sigma",
+    ];
+    let mut with_file = args.to_vec();
+    with_file.push("tests/replay/sigma_events.json");
+    let run = stetho(&with_file);
+    let hits = jsonl(&run.stdout);
+    assert_eq!(
+        hits.iter()
+            .map(|h| h["index"].as_u64().unwrap_or(99))
+            .collect::<Vec<_>>(),
+        vec![0, 2]
+    );
+    assert!(hits[0]["line"].is_null());
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let gz = dir.path().join("events.ndjson.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).expect("create"),
+        flate2::Compression::fast(),
+    );
+    encoder
+        .write_all(b"{\"Image\":\"C:\\\\x\\\\whoami.exe\",\"CommandLine\":\"whoami /all\"}\n")
+        .expect("write");
+    encoder.finish().expect("finish");
+    let mut with_gz = args.to_vec();
+    let gz_path = gz.to_str().expect("utf-8");
+    with_gz.push(gz_path);
+    assert_eq!(jsonl(&stetho(&with_gz).stdout).len(), 1);
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stetho"))
+        .args(args)
+        .arg("-")
+        .current_dir(root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"{\"Image\":\"whoami.exe\",\"OriginalFileName\":\"whoami.exe\",\"CommandLine\":\"x /priv\"}\n")
+        .expect("write stdin");
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(jsonl(&String::from_utf8_lossy(&output.stdout)).len(), 1);
+}
+
+#[test]
+fn shipped_fixtures_hit_as_their_rules_expect() {
+    // Every positive fixture of the library hits, every near miss does not.
+    for area in std::fs::read_dir(root().join("test-events"))
+        .expect("test-events")
+        .flatten()
+    {
+        for fixture in std::fs::read_dir(area.path()).expect("area").flatten() {
+            let path = fixture.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_string();
+            if !name.ends_with(".ndjson") {
+                continue;
+            }
+            let run = stetho(&[
+                "replay",
+                "--rules",
+                "detections",
+                "--format",
+                "jsonl",
+                path.to_str().expect("utf-8"),
+            ]);
+            assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+            let hits = jsonl(&run.stdout);
+            if name.ends_with("_near_miss.ndjson") {
+                assert!(hits.is_empty(), "{name} hit: {hits:?}");
+            } else {
+                assert!(!hits.is_empty(), "{name} did not hit");
+            }
+        }
+    }
+}
+
+#[test]
+fn thread_count_does_not_change_output() {
+    let base = [
+        "replay",
+        "--no-config",
+        "--rules",
+        "tests/corpus/sigmahq/rules",
+        "--format",
+        "jsonl",
+        "--schema",
+        "sigma",
+    ];
+    let mut one = vec!["--jobs", "1"];
+    one.extend_from_slice(&base);
+    one.push("tests/replay/sigma_events.json");
+    let mut two = vec!["--jobs", "2"];
+    two.extend_from_slice(&base);
+    two.push("tests/replay/sigma_events.json");
+    assert_eq!(stetho(&one).stdout, stetho(&two).stdout);
+}
+
+#[test]
+fn bad_inputs_are_usage_errors() {
+    let run = stetho(&[
+        "replay",
+        "--no-config",
+        "--rules",
+        "tests/replay/whoami_sigma.yml",
+        "no/such/file.ndjson",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no/such/file.ndjson"), "{}", run.stderr);
+    let run = stetho(&[
+        "replay",
+        "--no-config",
+        "--rules",
+        "tests/replay/whoami_sigma.yml",
+        "--schema",
+        "nope.Table",
+        "tests/replay/sigma_events.json",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("unknown pipeline"), "{}", run.stderr);
+}
