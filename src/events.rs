@@ -27,10 +27,33 @@ pub enum Item {
         index: usize,
         event: Value,
     },
+    /// An NDJSON line not parsed yet: parsing is left to the consumer so
+    /// it can run on all cores.
+    Raw { line: usize, text: Vec<u8> },
     Malformed {
         line: Option<usize>,
         message: String,
     },
+}
+
+impl Item {
+    /// Parse a raw line; other items are returned as they are.
+    pub fn parsed(self) -> Item {
+        match self {
+            Item::Raw { line, text } => match serde_json::from_slice::<Value>(&text) {
+                Ok(event) => Item::Event {
+                    line: Some(line),
+                    index: 0,
+                    event,
+                },
+                Err(e) => Item::Malformed {
+                    line: Some(line),
+                    message: e.to_string(),
+                },
+            },
+            other => other,
+        }
+    }
 }
 
 /// Open a path (`-` for stdin), decompressing `.gz`.
@@ -110,6 +133,17 @@ fn read_lines(
             if !sink(Item::Malformed {
                 line: Some(number),
                 message: format!("line longer than {MAX_LINE_BYTES} bytes"),
+            }) {
+                return Ok(bytes);
+            }
+            continue;
+        }
+        if index > 0 {
+            // Only the first line is parsed here (it may open a multi-line
+            // document); the rest go to the consumer as they are.
+            if !sink(Item::Raw {
+                line: number,
+                text: text.to_vec(),
             }) {
                 return Ok(bytes);
             }
@@ -266,9 +300,10 @@ mod tests {
         let input: Box<dyn BufRead + Send> = Box::new(io::Cursor::new(text.as_bytes().to_vec()));
         let mut out = Vec::new();
         read(input, &mut |item| {
-            out.push(match item {
+            out.push(match item.parsed() {
                 Item::Event { line, index, event } => format!("{line:?}/{index}: {event}"),
                 Item::Malformed { line, .. } => format!("{line:?}: malformed"),
+                Item::Raw { .. } => unreachable!("parsed"),
             });
             true
         })
@@ -283,7 +318,7 @@ mod tests {
             vec![
                 "Some(1)/0: {\"a\":1}",
                 "Some(3): malformed",
-                "Some(4)/1: {\"a\":2}"
+                "Some(4)/0: {\"a\":2}"
             ]
         );
     }

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::eval::Matcher;
+use crate::eval::RuleSet;
 use crate::eval::correlate::{CorrelationHit, Correlator, EventRef};
 use crate::events::{self, Item};
 use crate::fixture;
@@ -91,8 +91,8 @@ pub enum ReplayError {
 /// The rule set compiled for one schema.
 pub struct Prepared {
     pub schema: Schema,
-    /// One per lowered rule; `None` where the rule does not apply.
-    matchers: Vec<Option<Matcher>>,
+    /// Every applicable rule, compiled together.
+    set: RuleSet,
     /// Rules that cannot run on this schema, with the reason.
     pub skipped: Vec<(usize, String)>,
     /// Renames column keys to canonical names (healthcare tables).
@@ -107,7 +107,7 @@ impl Prepared {
         pipelines: &Pipelines,
         timestamp_override: Option<&str>,
     ) -> Result<Prepared, ReplayError> {
-        let mut matchers = Vec::with_capacity(rules.len());
+        let mut exprs = Vec::with_capacity(rules.len());
         let mut skipped = Vec::new();
         let mut canonical = Vec::new();
         let mut timestamp_fields: Vec<String> = DEFAULT_TIMESTAMP_FIELDS
@@ -137,7 +137,7 @@ impl Prepared {
         }
         for (i, rule) in rules.iter().enumerate() {
             let Body::Detection(expr) = &rule.body else {
-                matchers.push(None);
+                exprs.push(None);
                 continue;
             };
             let expr = match pipeline {
@@ -148,7 +148,7 @@ impl Prepared {
                             Ok(mapped) => mapped,
                             Err(e) => {
                                 skipped.push((i, e.to_string()));
-                                matchers.push(None);
+                                exprs.push(None);
                                 continue;
                             }
                         }
@@ -158,7 +158,7 @@ impl Prepared {
                             i,
                             format!("its log source reads {}, not {table}", source.table),
                         ));
-                        matchers.push(None);
+                        exprs.push(None);
                         continue;
                     }
                     None => {
@@ -170,33 +170,26 @@ impl Prepared {
                                 rule.logsource.describe()
                             ),
                         ));
-                        matchers.push(None);
+                        exprs.push(None);
                         continue;
                     }
                 },
             };
-            let matcher = Matcher::compile(&expr).map_err(|e| ReplayError::Compile {
-                rule: rule.key().to_string(),
-                message: e.to_string(),
-            })?;
-            matchers.push(Some(matcher));
+            exprs.push(Some(expr));
         }
+        let set = RuleSet::new(&exprs).map_err(|(i, e)| ReplayError::Compile {
+            rule: rules
+                .get(i)
+                .map_or_else(String::new, |r| r.key().to_string()),
+            message: e.to_string(),
+        })?;
         Ok(Prepared {
             schema: schema.clone(),
-            matchers,
+            set,
             skipped,
             canonical,
             timestamp_fields,
         })
-    }
-
-    fn matching(&self, event: &Value, out: &mut Vec<usize>) {
-        out.clear();
-        for (i, m) in self.matchers.iter().enumerate() {
-            if m.as_ref().is_some_and(|m| m.matches(event)) {
-                out.push(i);
-            }
-        }
     }
 }
 
@@ -248,6 +241,23 @@ pub struct Options<'a> {
     pub keep_events: bool,
 }
 
+/// An event waiting in a batch: NDJSON lines are parsed in the batch, in
+/// parallel.
+enum Pending {
+    Parsed(Option<usize>, Value),
+    Raw(usize, Vec<u8>),
+}
+
+/// State shared by all inputs of one replay.
+struct Run<'a> {
+    rules: &'a [RuleLogic],
+    pipelines: &'a Pipelines,
+    options: &'a Options<'a>,
+    prepared: BTreeMap<Schema, Prepared>,
+    correlator: Correlator,
+    stats: Stats,
+}
+
 /// Replay `inputs` through `rules`, calling `on_hit` for detection hits in
 /// input order; correlation hits are returned at the end, sorted.
 pub fn replay(
@@ -257,178 +267,201 @@ pub fn replay(
     options: &Options<'_>,
     on_hit: &mut dyn FnMut(&Hit),
 ) -> Result<(Stats, Vec<CorrelationHit>), ReplayError> {
-    let mut stats = Stats {
-        inputs: inputs.len(),
-        ..Stats::default()
+    let mut run = Run {
+        rules,
+        pipelines,
+        options,
+        prepared: BTreeMap::new(),
+        correlator: Correlator::new(rules, Vec::new()),
+        stats: Stats {
+            inputs: inputs.len(),
+            ..Stats::default()
+        },
     };
-    let mut prepared: BTreeMap<Schema, Prepared> = BTreeMap::new();
-    let mut correlator = Correlator::new(rules, Vec::new());
-    for (input_index, path) in inputs.iter().enumerate() {
-        let reader = events::open(path).map_err(|source| ReplayError::Io {
+    for (input, path) in inputs.iter().enumerate() {
+        run.input(input, path, on_hit)?;
+    }
+    let mut stats = run.stats;
+    stats.without_time = run.correlator.without_time;
+    let correlation_hits = run.correlator.finish();
+    stats.hits += correlation_hits.len() as u64;
+    Ok((stats, correlation_hits))
+}
+
+impl Run<'_> {
+    fn input(
+        &mut self,
+        input: usize,
+        path: &std::path::Path,
+        on_hit: &mut dyn FnMut(&Hit),
+    ) -> Result<(), ReplayError> {
+        let io_error = |source| ReplayError::Io {
             path: crate::source::display_path(path),
             source,
-        })?;
-        let mut batch: Vec<(Option<usize>, usize, Value)> = Vec::with_capacity(BATCH);
-        let mut schema = options.schema.clone();
+        };
+        let reader = events::open(path).map_err(io_error)?;
+        let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+        let mut schema = self.options.schema.clone();
         let mut first = true;
         // Positions count real events: the header is not one, a generator
         // line is as many as it produces.
         let mut next_index = 0usize;
-        let mut pending_error: Option<ReplayError> = None;
+        let mut failure: Option<ReplayError> = None;
         let bytes = events::read(reader, &mut |item| {
             match item {
-                Item::Malformed { line, message } => stats.malformed.push(Malformed {
-                    input: input_index,
+                Item::Malformed { line, message } => self.stats.malformed.push(Malformed {
+                    input,
                     line,
                     message,
                 }),
+                Item::Raw { line, text } => batch.push(Pending::Raw(line, text)),
                 Item::Event { line, event, .. } => {
-                    let is_first = std::mem::replace(&mut first, false);
-                    if is_first && let Some(header) = fixture::header(&event) {
+                    if std::mem::replace(&mut first, false)
+                        && let Some(header) = fixture::header(&event)
+                    {
                         if schema.is_none() {
                             match header.schema.as_deref().map(Schema::parse).transpose() {
                                 Ok(s) => schema = s,
                                 Err(e) => {
-                                    pending_error = Some(e);
+                                    failure = Some(e);
                                     return false;
                                 }
                             }
                         }
                         return true;
                     }
-                    match fixture::expand(&event, DEFAULT_TIMESTAMP_FIELDS) {
-                        Some(Ok(events)) => {
-                            for e in events {
-                                batch.push((line, next_index, e));
-                                next_index += 1;
-                            }
-                        }
-                        Some(Err(message)) => stats.malformed.push(Malformed {
-                            input: input_index,
-                            line,
-                            message,
-                        }),
-                        None => {
-                            batch.push((line, next_index, event));
-                            next_index += 1;
-                        }
-                    }
-                    if batch.len() >= BATCH {
-                        let current = schema.clone().unwrap_or(Schema::Sigma);
-                        if let Err(e) = flush(
-                            rules,
-                            pipelines,
-                            options,
-                            &mut prepared,
-                            &current,
-                            input_index,
-                            &mut batch,
-                            &mut correlator,
-                            &mut stats,
-                            on_hit,
-                        ) {
-                            pending_error = Some(e);
-                            return false;
-                        }
-                    }
+                    batch.push(Pending::Parsed(line, event));
+                }
+            }
+            if batch.len() >= BATCH {
+                let current = schema.clone().unwrap_or(Schema::Sigma);
+                if let Err(e) = self.flush(input, &current, &mut batch, &mut next_index, on_hit) {
+                    failure = Some(e);
+                    return false;
                 }
             }
             true
         })
-        .map_err(|source| ReplayError::Io {
-            path: crate::source::display_path(path),
-            source,
-        })?;
-        if let Some(e) = pending_error {
+        .map_err(io_error)?;
+        if let Some(e) = failure {
             return Err(e);
         }
-        let current = schema.clone().unwrap_or(Schema::Sigma);
-        flush(
-            rules,
-            pipelines,
-            options,
-            &mut prepared,
-            &current,
-            input_index,
-            &mut batch,
-            &mut correlator,
-            &mut stats,
-            on_hit,
-        )?;
-        stats.bytes += bytes;
-        if let Some(p) = prepared.get(&current) {
-            stats.skipped.push(Skipped {
-                input: input_index,
+        let current = schema.unwrap_or(Schema::Sigma);
+        self.flush(input, &current, &mut batch, &mut next_index, on_hit)?;
+        self.stats.bytes += bytes;
+        if let Some(p) = self.prepared.get(&current) {
+            self.stats.skipped.push(Skipped {
+                input,
                 schema: current.clone(),
                 rules: p.skipped.clone(),
             });
         }
+        Ok(())
     }
-    stats.without_time = correlator.without_time;
-    let correlation_hits: Vec<CorrelationHit> = correlator.finish();
-    stats.hits += correlation_hits.len() as u64;
-    Ok((stats, correlation_hits))
-}
 
-#[allow(clippy::too_many_arguments)]
-fn flush(
-    rules: &[RuleLogic],
-    pipelines: &Pipelines,
-    options: &Options<'_>,
-    prepared: &mut BTreeMap<Schema, Prepared>,
-    schema: &Schema,
-    input: usize,
-    batch: &mut Vec<(Option<usize>, usize, Value)>,
-    correlator: &mut Correlator,
-    stats: &mut Stats,
-    on_hit: &mut dyn FnMut(&Hit),
-) -> Result<(), ReplayError> {
-    if batch.is_empty() {
-        return Ok(());
-    }
-    if !prepared.contains_key(schema) {
-        let p = Prepared::new(rules, schema, pipelines, options.timestamp_field)?;
-        prepared.insert(schema.clone(), p);
-    }
-    let Some(p) = prepared.get(schema) else {
-        return Ok(());
-    };
-    for source in &p.canonical {
-        batch
-            .par_iter_mut()
-            .for_each(|(_, _, e)| source.canonicalise(e));
-    }
-    let matched: Vec<Vec<usize>> = batch
-        .par_iter()
-        .map(|(_, _, event)| {
-            let mut out = Vec::new();
-            p.matching(event, &mut out);
-            out
-        })
-        .collect();
-    correlator.set_timestamp_fields(&p.timestamp_fields);
-    for ((line, index, event), rules_hit) in batch.drain(..).zip(matched) {
-        stats.events += 1;
-        let at = EventRef {
-            input,
-            line: line.unwrap_or(0),
-            index,
-        };
-        for &rule in &rules_hit {
-            if correlator.uses(rule) {
-                correlator.observe(rule, &event, at);
-            }
-            if rules[rule].hidden {
-                continue;
-            }
-            stats.hits += 1;
-            on_hit(&Hit {
-                rule,
-                at,
-                line,
-                event: options.keep_events.then(|| event.clone()),
-            });
+    /// Parse, expand, match and report one batch, in input order.
+    fn flush(
+        &mut self,
+        input: usize,
+        schema: &Schema,
+        batch: &mut Vec<Pending>,
+        next_index: &mut usize,
+        on_hit: &mut dyn FnMut(&Hit),
+    ) -> Result<(), ReplayError> {
+        if batch.is_empty() {
+            return Ok(());
         }
+        if !self.prepared.contains_key(schema) {
+            let p = Prepared::new(
+                self.rules,
+                schema,
+                self.pipelines,
+                self.options.timestamp_field,
+            )?;
+            self.prepared.insert(schema.clone(), p);
+        }
+        let Some(p) = self.prepared.get(schema) else {
+            return Ok(());
+        };
+        // Parse on all cores, then expand generators and number the events
+        // in order.
+        let parsed: Vec<(Option<usize>, Result<Value, String>)> = batch
+            .par_drain(..)
+            .map(|pending| match pending {
+                Pending::Parsed(line, value) => (line, Ok(value)),
+                Pending::Raw(line, text) => (
+                    Some(line),
+                    serde_json::from_slice(&text).map_err(|e| e.to_string()),
+                ),
+            })
+            .collect();
+        let mut events: Vec<(Option<usize>, usize, Value)> = Vec::with_capacity(parsed.len());
+        for (line, result) in parsed {
+            match result {
+                Err(message) => self.stats.malformed.push(Malformed {
+                    input,
+                    line,
+                    message,
+                }),
+                Ok(value) => match fixture::expand(&value, DEFAULT_TIMESTAMP_FIELDS) {
+                    Some(Ok(generated)) => {
+                        for e in generated {
+                            events.push((line, *next_index, e));
+                            *next_index += 1;
+                        }
+                    }
+                    Some(Err(message)) => self.stats.malformed.push(Malformed {
+                        input,
+                        line,
+                        message,
+                    }),
+                    None => {
+                        events.push((line, *next_index, value));
+                        *next_index += 1;
+                    }
+                },
+            }
+        }
+        for source in &p.canonical {
+            events
+                .par_iter_mut()
+                .for_each(|(_, _, e)| source.canonicalise(e));
+        }
+        let matched: Vec<Vec<usize>> = events
+            .par_iter()
+            .map_init(
+                || p.set.scratch(),
+                |scratch, (_, _, event)| {
+                    let mut out = Vec::new();
+                    p.set.matching(event, scratch, &mut out);
+                    out
+                },
+            )
+            .collect();
+        self.correlator.set_timestamp_fields(&p.timestamp_fields);
+        for ((line, index, event), rules_hit) in events.into_iter().zip(matched) {
+            self.stats.events += 1;
+            let at = EventRef {
+                input,
+                line: line.unwrap_or(0),
+                index,
+            };
+            for &rule in &rules_hit {
+                if self.correlator.uses(rule) {
+                    self.correlator.observe(rule, &event, at);
+                }
+                if self.rules[rule].hidden {
+                    continue;
+                }
+                self.stats.hits += 1;
+                on_hit(&Hit {
+                    rule,
+                    at,
+                    line,
+                    event: self.options.keep_events.then(|| event.clone()),
+                });
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }

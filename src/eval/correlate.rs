@@ -179,6 +179,13 @@ fn sweep(
     records: &[Record],
     hits: &mut Vec<CorrelationHit>,
 ) {
+    let bounded_below = c
+        .condition
+        .iter()
+        .any(|(op, _)| matches!(op, CmpOp::Gt | CmpOp::Gte));
+    if !bounded_below {
+        return sweep_closed(rule, c, group, records, hits);
+    }
     let span = i128::from(c.timespan_seconds) * 1_000_000_000;
     let mut start = 0;
     for end in 0..records.len() {
@@ -205,6 +212,40 @@ fn sweep(
             });
             start = end + 1;
         }
+    }
+}
+
+/// Conditions with only an upper bound (`lt: 3`, `eq: 1`) can only be
+/// decided when a window is complete: each window opens at an event, runs
+/// for `timespan`, and is judged when it closes; the next window opens at
+/// the first event after it.
+fn sweep_closed(
+    rule: usize,
+    c: &Correlation,
+    group: &[String],
+    records: &[Record],
+    hits: &mut Vec<CorrelationHit>,
+) {
+    let span = i128::from(c.timespan_seconds) * 1_000_000_000;
+    let mut start = 0;
+    while start < records.len() {
+        let mut end = start;
+        while end + 1 < records.len() && records[end + 1].time <= records[start].time + span {
+            end += 1;
+        }
+        let window = &records[start..=end];
+        if let Some(value) = aggregate(c, window)
+            && condition_holds(&c.condition, value)
+        {
+            hits.push(CorrelationHit {
+                rule,
+                event: records[end].event,
+                first: records[start].event,
+                group: group.to_vec(),
+                value,
+            });
+        }
+        start = end + 1;
     }
 }
 

@@ -77,13 +77,16 @@ pub fn first<'a>(event: &'a Value, path: &str) -> Option<&'a Value> {
     }
 }
 
-/// Every string value in the event, recursively (keyword search).
+/// Every scalar value in the event as text, recursively (keyword search:
+/// the specification searches the whole event, numbers included).
 pub fn any_string(event: &Value, visit: &mut dyn FnMut(&str) -> bool) -> bool {
     match event {
         Value::String(s) => visit(s),
         Value::Array(items) => items.iter().any(|i| any_string(i, visit)),
         Value::Object(map) => map.values().any(|v| any_string(v, visit)),
-        _ => false,
+        Value::Number(n) => visit(&n.to_string()),
+        Value::Bool(b) => visit(if *b { "true" } else { "false" }),
+        Value::Null => false,
     }
 }
 

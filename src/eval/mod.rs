@@ -64,13 +64,7 @@ struct StrMatcher {
 
 impl StrMatcher {
     fn new(pattern: &Pattern, cased: bool) -> Result<StrMatcher, regex::Error> {
-        let fold = |s: &str| {
-            if cased {
-                s.to_string()
-            } else {
-                s.to_lowercase()
-            }
-        };
+        let fold = |s: &str| if cased { s.to_string() } else { fold_case(s) };
         let (kind, needle) = match pattern {
             Pattern::Exact(s) => (StrKind::Exact, fold(s)),
             Pattern::StartsWith(s) => (StrKind::Prefix, fold(s)),
@@ -117,7 +111,7 @@ impl StrMatcher {
         LOWER.with(|buffer| {
             let mut buffer = buffer.borrow_mut();
             buffer.clear();
-            buffer.extend(haystack.chars().flat_map(char::to_lowercase));
+            fold_into(haystack, &mut buffer);
             self.matches_folded(&buffer, false)
         })
     }
@@ -314,11 +308,31 @@ fn value_matches(test: &CTest, value: &Value, event: &Value, buffer: &mut String
     }
 }
 
+/// Unicode case folding, character by character. `str::to_lowercase` treats
+/// a final capital sigma specially (ς), which would make a needle and an
+/// identical haystack folded piecewise differ; folding every string the same
+/// way keeps "equal ignoring case" symmetric.
+pub fn fold_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    fold_into(s, &mut out);
+    out
+}
+
+/// Append the case-folded form of `s` to `out`: lower case, with the final
+/// sigma folded to σ as Unicode case folding does.
+pub fn fold_into(s: &str, out: &mut String) {
+    out.extend(
+        s.chars()
+            .flat_map(char::to_lowercase)
+            .map(|c| if c == 'ς' { 'σ' } else { c }),
+    );
+}
+
 fn relate(mine: &str, theirs: &str, position: Position, cased: bool) -> bool {
     let (a, b) = if cased {
         (mine.to_string(), theirs.to_string())
     } else {
-        (mine.to_lowercase(), theirs.to_lowercase())
+        (fold_case(mine), fold_case(theirs))
     };
     match position {
         Position::Whole => a == b,
@@ -337,9 +351,9 @@ pub fn parse_timestamp(text: &str) -> Option<time::OffsetDateTime> {
         return Some(t);
     }
     let normalised = text.replacen(' ', "T", 1);
-    let with_zone = if normalised.ends_with('Z')
-        || normalised[10.min(normalised.len())..].contains(['+', '-'])
-    {
+    // Byte 10 may fall inside a multi-byte character of garbage input.
+    let after_date = normalised.get(10..).unwrap_or("");
+    let with_zone = if normalised.ends_with('Z') || after_date.contains(['+', '-']) {
         normalised
     } else {
         format!("{normalised}Z")
@@ -359,32 +373,246 @@ fn time_part(t: &time::OffsetDateTime, part: TimePart) -> i64 {
     }
 }
 
-/// The compiled form of a whole lowered rule set.
+/// A set of detection rules compiled together, with a literal prefilter.
+///
+/// Most rules can only match when certain literals occur in certain fields
+/// (a `contains`, `endswith` or exact value). The prefilter reduces each
+/// rule to *clauses*: each clause is a set of (field, literal) of which at
+/// least one must occur, and every clause must hold (`CommandLine|contains:
+/// x` AND `Image|endswith: y` is two clauses). All literals of all rules go
+/// into one Aho-Corasick automaton per field, each event is scanned once
+/// per field, and only the rules whose clauses were all satisfied (plus the
+/// few rules without any clause) are evaluated in full. Clauses are
+/// necessary conditions, never decisions: the prefilter only skips rules
+/// that cannot match, so it never changes a result.
+pub struct RuleSet {
+    matchers: Vec<Option<Matcher>>,
+    /// Rules evaluated for every event (no clause known).
+    always: Vec<usize>,
+    /// Number of clauses per rule (0 for `always` and absent rules).
+    clause_count: Vec<u8>,
+    indexes: Vec<FieldIndex>,
+}
+
+/// Most clauses kept per rule (the most selective ones).
+const MAX_CLAUSES: usize = 8;
+
+struct FieldIndex {
+    field: String,
+    automaton: AhoCorasick,
+    /// For each pattern of the automaton, the (rule, clause) pairs it serves.
+    targets: Vec<Vec<(u32, u8)>>,
+}
+
+/// Per-thread scratch space for [`RuleSet::matching`].
+pub struct Scratch {
+    /// Bit i set: clause i of the rule is satisfied for this event.
+    satisfied: Vec<u8>,
+    candidate: Vec<bool>,
+    touched: Vec<usize>,
+    ready: Vec<usize>,
+    lower: String,
+}
+
+type Clause = Vec<(String, String)>;
+
+impl RuleSet {
+    /// Compile `exprs` (one per rule; `None` for rules that do not apply).
+    pub fn new(exprs: &[Option<Expr>]) -> Result<RuleSet, (usize, regex::Error)> {
+        let mut matchers = Vec::with_capacity(exprs.len());
+        let mut always = Vec::new();
+        let mut clause_count = vec![0u8; exprs.len()];
+        let mut by_field: std::collections::BTreeMap<
+            String,
+            std::collections::BTreeMap<String, Vec<(u32, u8)>>,
+        > = std::collections::BTreeMap::new();
+        for (i, expr) in exprs.iter().enumerate() {
+            let Some(expr) = expr else {
+                matchers.push(None);
+                continue;
+            };
+            matchers.push(Some(Matcher::compile(expr).map_err(|e| (i, e))?));
+            match clauses(expr) {
+                Some(mut list) if !list.is_empty() => {
+                    // Keep the most selective clauses: longest shortest literal.
+                    list.sort_by_key(|c| {
+                        std::cmp::Reverse(
+                            c.iter().map(|(_, n)| n.len()).min().unwrap_or(usize::MAX),
+                        )
+                    });
+                    list.truncate(MAX_CLAUSES);
+                    clause_count[i] = list.len() as u8;
+                    for (k, clause) in list.into_iter().enumerate() {
+                        for (field, needle) in clause {
+                            by_field
+                                .entry(field)
+                                .or_default()
+                                .entry(needle)
+                                .or_default()
+                                .push((i as u32, k as u8));
+                        }
+                    }
+                }
+                _ => always.push(i),
+            }
+        }
+        let mut indexes = Vec::with_capacity(by_field.len());
+        for (field, needles) in by_field {
+            let (patterns, targets): (Vec<String>, Vec<Vec<(u32, u8)>>) =
+                needles.into_iter().unzip();
+            let automaton = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&patterns)
+                .map_err(|e| (0, regex::Error::Syntax(e.to_string())))?;
+            indexes.push(FieldIndex {
+                field,
+                automaton,
+                targets,
+            });
+        }
+        Ok(RuleSet {
+            matchers,
+            always,
+            clause_count,
+            indexes,
+        })
+    }
+
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            satisfied: vec![0; self.matchers.len()],
+            candidate: vec![false; self.matchers.len()],
+            touched: Vec::new(),
+            ready: Vec::new(),
+            lower: String::new(),
+        }
+    }
+
+    /// Indices of the rules the event matches, in rule order.
+    pub fn matching(&self, event: &Value, scratch: &mut Scratch, out: &mut Vec<usize>) {
+        out.clear();
+        let mut buffer = String::new();
+        for index in &self.indexes {
+            event::any_value(event, &index.field, &mut |v| {
+                let Some(text) = event::text_of(v, &mut buffer) else {
+                    return false;
+                };
+                let haystack = if text.is_ascii() {
+                    text
+                } else {
+                    scratch.lower.clear();
+                    fold_into(text, &mut scratch.lower);
+                    scratch.lower.as_str()
+                };
+                for m in index.automaton.find_overlapping_iter(haystack) {
+                    for &(rule, clause) in &index.targets[m.pattern().as_usize()] {
+                        let rule = rule as usize;
+                        let bit = 1u8 << clause;
+                        let bits = &mut scratch.satisfied[rule];
+                        if *bits & bit != 0 {
+                            continue;
+                        }
+                        if *bits == 0 {
+                            scratch.touched.push(rule);
+                        }
+                        *bits |= bit;
+                        if bits.count_ones() as u8 == self.clause_count[rule]
+                            && !scratch.candidate[rule]
+                        {
+                            scratch.candidate[rule] = true;
+                            scratch.ready.push(rule);
+                        }
+                    }
+                }
+                false
+            });
+        }
+        scratch.ready.extend_from_slice(&self.always);
+        scratch.ready.sort_unstable();
+        for &i in &scratch.ready {
+            if self.matchers[i].as_ref().is_some_and(|m| m.matches(event)) {
+                out.push(i);
+            }
+        }
+        for &i in &scratch.touched {
+            scratch.satisfied[i] = 0;
+            scratch.candidate[i] = false;
+        }
+        scratch.touched.clear();
+        scratch.ready.clear();
+    }
+}
+
+/// The prefilter clauses of an expression: every clause must hold, and a
+/// clause holds when one of its (field, literal) pairs occurs
+/// case-insensitively. `None` when nothing is known (the rule is always
+/// evaluated).
+fn clauses(expr: &Expr) -> Option<Vec<Clause>> {
+    match expr {
+        Expr::Pred(Pred {
+            field: Some(field),
+            test: Test::Str { pattern, .. },
+        }) => {
+            let literal = match pattern {
+                Pattern::Exact(s)
+                | Pattern::StartsWith(s)
+                | Pattern::EndsWith(s)
+                | Pattern::Contains(s) => s.clone(),
+                Pattern::Glob(pieces) => pieces
+                    .iter()
+                    .filter_map(|p| match p {
+                        crate::logic::Piece::Literal(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .max_by_key(String::len)
+                    .unwrap_or_default(),
+            };
+            (!literal.is_empty()).then(|| vec![vec![(field.clone(), fold_case(&literal))]])
+        }
+        Expr::And(items) => {
+            let all: Vec<Clause> = items.iter().filter_map(clauses).flatten().collect();
+            (!all.is_empty()).then_some(all)
+        }
+        Expr::Or(items) => {
+            // One clause: for each alternative, its most selective clause.
+            let mut union = Vec::new();
+            for item in items {
+                let best = clauses(item)?
+                    .into_iter()
+                    .max_by_key(|c| c.iter().map(|(_, n)| n.len()).min().unwrap_or(0))?;
+                union.extend(best);
+            }
+            Some(vec![union])
+        }
+        _ => None,
+    }
+}
+
+/// The compiled form of a whole lowered rule set (detections only;
+/// correlations are fed by [`correlate::Correlator`]).
 pub struct Engine {
-    /// One entry per lowered rule; `None` for correlations.
-    pub matchers: Vec<Option<Matcher>>,
+    set: RuleSet,
 }
 
 impl Engine {
     pub fn new(rules: &[RuleLogic]) -> Result<Engine, (usize, regex::Error)> {
-        let mut matchers = Vec::with_capacity(rules.len());
-        for (i, rule) in rules.iter().enumerate() {
-            matchers.push(match &rule.body {
-                Body::Detection(expr) => Some(Matcher::compile(expr).map_err(|e| (i, e))?),
+        let exprs: Vec<Option<Expr>> = rules
+            .iter()
+            .map(|r| match &r.body {
+                Body::Detection(e) => Some(e.clone()),
                 Body::Correlation(_) => None,
-            });
-        }
-        Ok(Engine { matchers })
+            })
+            .collect();
+        Ok(Engine {
+            set: RuleSet::new(&exprs)?,
+        })
     }
 
     /// Indices of the detection rules the event matches.
     pub fn matching(&self, event: &Value, out: &mut Vec<usize>) {
-        out.clear();
-        for (i, m) in self.matchers.iter().enumerate() {
-            if m.as_ref().is_some_and(|m| m.matches(event)) {
-                out.push(i);
-            }
-        }
+        let mut scratch = self.set.scratch();
+        self.set.matching(event, &mut scratch, out);
     }
 }
 

@@ -21,12 +21,18 @@ pub const LINT: Lint = Lint {
     summary: "A `%placeholder%` with no list in `lists/` (a warning outside a project).",
 };
 
-/// The placeholder names in a value (`%a%` and `%b%` in `%a%\x\%b%`).
+/// The placeholder names in a value (`%a%` and `%b%` in `%a%x%b%`); a
+/// percent sign escaped as `\%` starts none.
 pub fn placeholder_names(value: &str) -> Vec<(usize, &str)> {
     let mut names = Vec::new();
     let mut rest = value;
     let mut offset = 0;
     while let Some(start) = rest.find('%') {
+        if start > 0 && rest.as_bytes()[start - 1] == b'\\' {
+            offset += start + 1;
+            rest = &rest[start + 1..];
+            continue;
+        }
         let after = &rest[start + 1..];
         let Some(end) = after.find('%') else { break };
         let name = &after[..end];
@@ -91,5 +97,6 @@ mod tests {
             vec![(1, "ae_titles"), (13, "b")]
         );
         assert!(placeholder_names("50% off").is_empty());
+        assert!(placeholder_names("\\%plain%site").is_empty());
     }
 }

@@ -27,8 +27,9 @@ use crate::source::{SourceFile, Span};
 /// Windash variants of `-` and `/` (Sigma specification, `windash`).
 const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 
-/// Most dash positions expanded in one value (5^4 = 625 variants).
-const MAX_WINDASH_POSITIONS: usize = 4;
+/// Most dash positions expanded in one value (5^5 = 3,125 variants); more
+/// is an error, never a silently unexpanded dash.
+const MAX_WINDASH_POSITIONS: usize = 5;
 
 /// Most values one item may expand to (placeholders × windash × offsets).
 pub const MAX_EXPANDED_VALUES: usize = 10_000;
@@ -491,7 +492,17 @@ fn lower_value(
     let mut stages = vec![Stage::Sigma(text.to_string())];
     for m in mods {
         stages = match m {
-            Modifier::Windash => stages.into_iter().flat_map(windash).collect(),
+            Modifier::Windash => {
+                let mut out = Vec::new();
+                for stage in stages {
+                    out.extend(windash(stage).ok_or_else(|| {
+                        err(format!(
+                            "`windash` on more than {MAX_WINDASH_POSITIONS} flags; split the value"
+                        ))
+                    })?);
+                }
+                out
+            }
             Modifier::Wide | Modifier::Utf16le => stages
                 .into_iter()
                 .map(|s| encode_utf16(s, false, false))
@@ -613,23 +624,26 @@ fn base64_offsets(value: &[u8]) -> Vec<Stage> {
         .collect()
 }
 
-/// `windash`: every `-` or `/` that starts a word (after a non-word
-/// character or at the start, before a word character), in all five dash
-/// forms.
-fn windash(stage: Stage) -> Vec<Stage> {
+/// `windash`: every dash character (`-`, `/`, en dash, em dash, horizontal
+/// bar) that starts a word (after a non-word character or at the start,
+/// before a word character), in all five forms. `None` when there are too
+/// many positions to expand.
+fn windash(stage: Stage) -> Option<Vec<Stage>> {
     let Stage::Sigma(text) = stage else {
-        return vec![stage];
+        return Some(vec![stage]);
     };
     let chars: Vec<char> = text.chars().collect();
     let word = |c: char| c.is_alphanumeric() || c == '_';
     let positions: Vec<usize> = (0..chars.len())
         .filter(|&i| {
-            matches!(chars[i], '-' | '/')
+            DASHES.contains(&chars[i])
                 && (i == 0 || !word(chars[i - 1]))
                 && chars.get(i + 1).is_some_and(|&c| word(c))
         })
-        .take(MAX_WINDASH_POSITIONS)
         .collect();
+    if positions.len() > MAX_WINDASH_POSITIONS {
+        return None;
+    }
     let mut variants = vec![chars.clone()];
     for &pos in &positions {
         variants = variants
@@ -643,10 +657,12 @@ fn windash(stage: Stage) -> Vec<Stage> {
             })
             .collect();
     }
-    variants
-        .into_iter()
-        .map(|v| Stage::Sigma(v.into_iter().collect()))
-        .collect()
+    Some(
+        variants
+            .into_iter()
+            .map(|v| Stage::Sigma(v.into_iter().collect()))
+            .collect(),
+    )
 }
 
 /// Replace `%name%` with each value of `lists/name.txt` (every combination
@@ -659,7 +675,8 @@ fn expand_placeholders(
 ) -> Result<Vec<String>, LowerError> {
     let names = crate::lint::placeholder_names(text);
     if names.is_empty() {
-        return Ok(vec![text.to_string()]);
+        // `\%` is an escaped percent sign under `expand`.
+        return Ok(vec![text.replace("\\%", "%")]);
     }
     let mut results = vec![String::new()];
     let mut cursor = 0;
@@ -693,7 +710,10 @@ fn expand_placeholders(
         cursor = start + name.len() + 2;
     }
     let rest = &text[cursor..];
-    Ok(results.into_iter().map(|r| format!("{r}{rest}")).collect())
+    Ok(results
+        .into_iter()
+        .map(|r| format!("{r}{rest}").replace("\\%", "%"))
+        .collect())
 }
 
 /// AND a filter's condition into every rule it applies to.
@@ -912,10 +932,13 @@ mod tests {
 
     #[test]
     fn windash_expands_word_initial_dashes_only() {
-        let forms = windash(Stage::Sigma(" -enc foo-bar".into()));
+        let forms = windash(Stage::Sigma(" -enc foo-bar".into())).expect("few flags");
         assert_eq!(forms.len(), 5);
-        let forms = windash(Stage::Sigma("-a /b".into()));
+        let forms = windash(Stage::Sigma("-a /b".into())).expect("few flags");
         assert_eq!(forms.len(), 25);
+        let forms = windash(Stage::Sigma(" \u{2013}enc".into())).expect("few flags");
+        assert_eq!(forms.len(), 5);
+        assert!(windash(Stage::Sigma("-a -b -c -d -e -f".into())).is_none());
     }
 
     #[test]

@@ -1,0 +1,49 @@
+"""Generate N process-creation events (Sigma generic field names) for the
+replay benchmark. Deterministic: the same N gives the same file.
+
+Values are drawn from realistic Windows paths and command lines, with a
+small share taken from the needles of real SigmaHQ rules, so rules do match
+now and then (as in production) instead of never."""
+import json
+import random
+import sys
+
+n = int(sys.argv[1])
+out = sys.argv[2]
+rng = random.Random(20261129)
+images = [
+    "C:\\Windows\\System32\\svchost.exe", "C:\\Windows\\explorer.exe",
+    "C:\\Program Files\\EPRVendor\\EPRClient.exe", "C:\\Windows\\System32\\cmd.exe",
+    "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+    "C:\\Program Files (x86)\\Microsoft\\Edge\\Application\\msedge.exe",
+    "C:\\Windows\\System32\\rundll32.exe", "C:\\Windows\\System32\\whoami.exe",
+    "C:\\Windows\\System32\\net.exe", "C:\\Windows\\System32\\reg.exe",
+    "C:\\Windows\\System32\\vssadmin.exe", "C:\\Windows\\System32\\wbem\\WMIC.exe",
+]
+args = [
+    "/c echo hello", "-k netsvcs -p", "/sso", "--type=renderer --lang=en-GB",
+    "-NoProfile -ExecutionPolicy Bypass -File C:\\Scripts\\backup.ps1", "user /domain",
+    "query HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run", "delete shadows /all /quiet",
+    "/all", "shadowcopy delete", "-enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQA",
+    "C:\\Windows\\System32\\comsvcs.dll, MiniDump 624 C:\\Temp\\l.dmp full",
+]
+users = ["nurse.example01", "svc-backup2", "SYSTEM", "radiographer.example05", "admin.example08"]
+with open(out, "w", encoding="utf-8") as f:
+    for i in range(n):
+        image = rng.choice(images)
+        event = {
+            "UtcTime": f"2025-03-14 {i // 3600000 % 24:02d}:{i // 60000 % 60:02d}:{i // 1000 % 60:02d}.{i % 1000:03d}",
+            "ProcessGuid": f"{{{rng.getrandbits(128):032x}}}",
+            "ProcessId": rng.randint(100, 65000),
+            "Image": image,
+            "OriginalFileName": image.rsplit("\\", 1)[1].upper(),
+            "CommandLine": f"\"{image}\" {rng.choice(args)}",
+            "CurrentDirectory": "C:\\Windows\\system32\\",
+            "User": f"TRUST\\{rng.choice(users)}",
+            "IntegrityLevel": rng.choice(["Medium", "High", "System"]),
+            "Hashes": f"SHA256={rng.getrandbits(256):064X}",
+            "ParentImage": rng.choice(images),
+            "ParentCommandLine": f"\"{rng.choice(images)}\" {rng.choice(args)}",
+            "Computer": f"ws{rng.randint(1, 5000):04d}.trust.example",
+        }
+        f.write(json.dumps(event, separators=(",", ":")) + "\n")
