@@ -724,6 +724,8 @@ class RuleEvents:
             yield f"{tag}:likechars", with_mode(base, {i: "likechars" for i in range(len(base))})
         if any(s.kind == "re" for _, s in base):
             yield f"{tag}:nl", with_mode(base, {i: "nl" for i, (_, s) in enumerate(base) if s.kind == "re"})
+        if any(f and "." in f for f, _ in base):
+            yield f"{tag}:nested", with_mode(base, {})
         if any(s.kind == "bool" for _, s in base):
             yield f"{tag}:jsonbool", with_mode(base, {i: "jsonbool" for i in range(len(base))})
         for i, (fname, spec) in enumerate(base[:ITEM_CAP]):
@@ -759,7 +761,10 @@ class RuleEvents:
             for ai, items in enumerate(alts):
                 first = True
                 for label, pieces in self.variants(name, ai, items):
-                    yield label, self.build(ctx + pieces)
+                    event = self.build(ctx + pieces)
+                    if label.endswith(":nested"):
+                        event = nest(event)
+                    yield label, event
                     if first and ctx:
                         yield label + ":bare", self.build(pieces)
                     first = False
@@ -768,6 +773,25 @@ class RuleEvents:
         for name, alts in self.idents.items():
             everything += [(f, s, "base") for f, s in fragment(alts[0], 0)]
         yield "*:all", self.build(everything)
+
+
+def nest(event: dict) -> dict:
+    """Dotted keys as nested objects: {"a.b": 1} -> {"a": {"b": 1}}."""
+    out: dict = {}
+    for key, value in event.items():
+        parts = key.split(".")
+        node = out
+        for part in parts[:-1]:
+            nxt = node.setdefault(part, {})
+            if not isinstance(nxt, dict):  # a flat key already holds it
+                node = None
+                break
+            node = nxt
+        if node is None:
+            out[key] = value
+        else:
+            node[parts[-1]] = value
+    return out
 
 
 def load_rules(paths: list[str]) -> list[tuple[Path, dict]]:

@@ -169,10 +169,23 @@ def sql_value(value):
     return json.dumps(value, ensure_ascii=False)
 
 
+def flatten(event: dict, prefix: str = "") -> dict:
+    """Nested objects as dotted columns, the way log shippers flatten JSON."""
+    out: dict = {}
+    for key, value in event.items():
+        name = prefix + key
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
 def build_db(events: list[dict], missing: str) -> sqlite3.Connection:
     """Table `logs`: one TEXT column per field (SQLite column names ignore
     case, so `resultType` and `ResultType` share one), row id = index + 1,
     plus the keyword-search text column."""
+    events = [flatten(e) for e in events]
     columns: dict[str, str] = {}
     for event in events:
         for key in event:
@@ -317,6 +330,8 @@ class Expected:
             where = f"expected.yml differences[{n}] ({entry.get('rule')})"
             cats = entry.get("category")
             entry["category"] = cats = cats if isinstance(cats, list) else [cats]
+            if "pass" in entry and entry["pass"] is None:
+                entry["pass"] = "null"  # an unquoted `null` in YAML
             for cat in cats:
                 if cat not in self.categories:
                     self.problems.append(f"{where}: unknown category {cat!r}")
@@ -334,18 +349,20 @@ class Expected:
         for entry in self.entries:
             self.by_rule[str(entry.get("rule"))].append(entry)
 
-    def match(self, rid: str, label: str, event: dict, pass_: str, side: str) -> dict | None:
+    def candidates(self, rid: str, label: str, event: dict, pass_: str, side: str):
+        """Entries that claim this difference, with the mark `use` records."""
         for entry in self.by_rule.get(rid, []):
             if entry.get("hits") != side or entry.get("pass", "both") not in ("both", pass_):
                 continue
             if entry.get("events"):
                 if short_label(rid, label) in entry["events"]:
-                    entry["_used"].add((short_label(rid, label), pass_))
-                    return entry
+                    yield entry, (short_label(rid, label), pass_)
             elif self.holds(entry["where"], event):
-                entry["_used"].add(("*", pass_))
-                return entry
-        return None
+                yield entry, ("*", pass_)
+
+    @staticmethod
+    def use(entry: dict, mark: tuple) -> None:
+        entry["_used"].add(mark)
 
     @staticmethod
     def holds(where: dict, event: dict) -> bool:
@@ -483,17 +500,21 @@ def main() -> int:
         for p in PASSES:
             for side, idxs in diffs[p].items():
                 for idx in sorted(idxs):
-                    entry = expected.match(rid, labels[idx], events[idx], p, side)
                     note = ""
-                    if entry is not None:
+                    confirmed = None
+                    for entry, mark in expected.candidates(rid, labels[idx], events[idx], p, side):
                         cat = "+".join(entry["category"])
                         probes = frozenset(expected.probes(entry))
                         if probes and (idx in probe_hits(rid, p, probes, all_idx)) != (idx in s_hits):
                             note = f"category {cat} not confirmed by probe {'+'.join(sorted(probes))}"
-                        else:
-                            explained[cat] += 1
-                            explained_rules[cat].add(rid)
                             continue
+                        confirmed = cat
+                        expected.use(entry, mark)
+                        break
+                    if confirmed:
+                        explained[confirmed] += 1
+                        explained_rules[confirmed].add(rid)
+                        continue
                     bad = True
                     if not note:
                         note = suggest(rid, idx, p, s_hits, probe_hits, all_idx)
@@ -571,6 +592,24 @@ def suggest(rid, idx, p, s_hits, probe_hits, all_idx) -> str:
     return "suggest: unknown"
 
 
+def suggested_category(probes: str, side: str, by_label: dict) -> str | list[str]:
+    """Map the probes that remove a difference to the usual category names."""
+    passes = {p for ps in by_label.values() for p in ps}
+    names = []
+    for probe in probes.split("+"):
+        if probe == "collate-nocase":
+            names.append("sqlite-case-sensitive-equality")
+        elif probe == "other-pass" and passes == {"null"}:
+            names.append("missing-field-null")
+        elif probe == "other-pass" and side == "sqlite":
+            names.append("empty-pass-null-test")
+        elif probe == "other-pass":
+            names.append("fieldref-absent-field")
+        else:
+            names.append("TODO")
+    return names[0] if len(names) == 1 else names
+
+
 def write_suggestions(path: Path, unexplained, converted, labels) -> None:
     import yaml
 
@@ -580,6 +619,7 @@ def write_suggestions(path: Path, unexplained, converted, labels) -> None:
         grouped[(rid, cat, side)][short_label(rid, labels[idx])].add(p)
     out = []
     for (rid, cat, side), by_label in sorted(grouped.items()):
+        cat = suggested_category(cat, side, by_label)
         by_pass: dict[str, list[str]] = defaultdict(list)
         for label, ps in by_label.items():
             by_pass["both" if len(ps) == 2 else next(iter(ps))].append(label)
