@@ -56,12 +56,20 @@ impl Item {
     }
 }
 
-/// Open a path (`-` for stdin), decompressing `.gz`.
-pub fn open(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
+/// Open a path (`-` for stdin), decompressing `.gz`. `progress` advances
+/// with the (compressed) bytes read, for a progress bar on a terminal.
+pub fn open(
+    path: &Path,
+    progress: Option<&indicatif::ProgressBar>,
+) -> io::Result<Box<dyn BufRead + Send>> {
     let raw: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
         Box::new(File::open(path)?)
+    };
+    let raw: Box<dyn Read + Send> = match progress {
+        Some(bar) => Box::new(bar.wrap_read(raw)),
+        None => raw,
     };
     let gz = path.extension().is_some_and(|e| e == "gz");
     Ok(if gz {

@@ -239,6 +239,8 @@ pub struct Options<'a> {
     pub schema: Option<Schema>,
     pub timestamp_field: Option<&'a str>,
     pub keep_events: bool,
+    /// A progress bar to advance (hidden when not on a terminal).
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
 /// An event waiting in a batch: NDJSON lines are parsed in the batch, in
@@ -299,7 +301,7 @@ impl Run<'_> {
             path: crate::source::display_path(path),
             source,
         };
-        let reader = events::open(path).map_err(io_error)?;
+        let reader = events::open(path, self.options.progress.as_ref()).map_err(io_error)?;
         let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
         let mut schema = self.options.schema.clone();
         let mut first = true;

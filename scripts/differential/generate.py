@@ -55,7 +55,9 @@ import yaml
 
 SEED = 20260805
 # Most value alternatives tried per detection item (spread over the list).
-ALT_CAP = 16
+ALT_CAP = 24
+# Most value alternatives also tried in upper case.
+CASE_CAP = 8
 # Most items / fields given their own near-miss or missing-field variants.
 ITEM_CAP = 8
 # Field that carries keyword (field-less) search values.
@@ -242,8 +244,10 @@ class Renderer:
             return {"fill": "ZzZ", "nlfill": "a\nb", "unifill": "\u00e9\u20ac"}.get(mode, "")
         if t is ONE:
             return {"nlfill": "\n", "unifill": "\u00e9"}.get(mode, "q")
-        if mode == "likechars":
-            return t.replace("%", "Q").replace("_", "Q")
+        if mode == "metachars":
+            # SQL LIKE wildcards and escaped Sigma wildcards, replaced by a
+            # letter: only an engine that treats them as wildcards matches.
+            return re.sub(r"[%_*?]", "Q", t)
         return t
 
     def pat_core(self, spec: Spec, mode: str) -> str:
@@ -289,6 +293,8 @@ class Renderer:
             if spec.kind == "cidr":
                 return render_cidr(spec.raw, mode)
             if spec.kind == "pat" and spec.start and spec.end and not spec.encoding:
+                if mode == "asnum" and literal_of(spec.tokens).isdigit():
+                    return int(literal_of(spec.tokens))
                 return case(self.pat_core(spec, mode) + ("x" if mode == "miss" and not spec.tokens else ""), mode)
         head, middle, tail = [], [], []
         for spec, mode in pieces:
@@ -647,8 +653,12 @@ class RuleEvents:
         """Turn (field, spec, mode) pieces into one event."""
         by_field: dict[str, list[tuple[Spec, str]]] = {}
         refs = []
+        split = 0
         for fname, spec, mode in pieces:
             key = fname or KEYWORD_FIELD
+            if fname is None and mode == "kwsplit":
+                split += 1
+                key = f"{KEYWORD_FIELD}{split}"
             if spec.kind == "fieldref":
                 refs.append((key, spec, mode))
                 continue
@@ -696,6 +706,14 @@ class RuleEvents:
             event[key] = val
         return event
 
+    @staticmethod
+    def _all_flags(items: list[Item]) -> list[bool]:
+        """Per fragment entry (as `fragment` lays them out): from an `all` item?"""
+        out = []
+        for item in items:
+            out += [item.all_values] * (len(item.specs) if item.all_values else 1)
+        return out
+
     def context(self, skip: str) -> list[tuple[str | None, Spec, str]]:
         out = []
         for name in self.pos:
@@ -717,11 +735,17 @@ class RuleEvents:
             yield f"{tag}:alt{k}", with_mode(fragment(items, k), {})
         all_case = {i: "upper" for i in range(len(base))}
         yield f"{tag}:upper", with_mode(base, all_case)
+        for k in spread(item_width(items), CASE_CAP)[1:]:
+            yield f"{tag}:alt{k}:upper", with_mode(fragment(items, k), all_case)
         yield f"{tag}:lower", with_mode(fragment(items, 1), {i: "lower" for i in range(len(base))})
         for fill in ("fill", "nlfill", "unifill"):
             yield f"{tag}:{fill}", with_mode(base, {i: fill for i in range(len(base))})
-        if any(s.kind == "pat" and re.search("[%_]", literal_of(s.tokens)) for _, s in base):
-            yield f"{tag}:likechars", with_mode(base, {i: "likechars" for i in range(len(base))})
+        if any(s.kind == "pat" and re.search(r"[%_*?]", literal_of(s.tokens)) for _, s in base):
+            yield f"{tag}:metachars", with_mode(base, {i: "metachars" for i in range(len(base))})
+        if any(s.kind == "pat" and s.start and s.end and literal_of(s.tokens).isdigit() and len(s.tokens) == 1 for _, s in base):
+            yield f"{tag}:asnum", with_mode(base, {i: "asnum" for i in range(len(base))})
+        if any(f is None and it_all for (f, _), it_all in zip(base, self._all_flags(items))):
+            yield f"{tag}:kwsplit", with_mode(base, {i: "kwsplit" for i in range(len(base))})
         if any(s.kind == "re" for _, s in base):
             yield f"{tag}:nl", with_mode(base, {i: "nl" for i, (_, s) in enumerate(base) if s.kind == "re"})
         if any(f and "." in f for f, _ in base):

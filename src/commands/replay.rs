@@ -66,10 +66,12 @@ pub fn run(cli: &Cli, args: &ReplayArgs, out: &Output) -> Result<u8, String> {
         .map(Schema::parse)
         .transpose()
         .map_err(|e| e.to_string())?;
+    let progress = progress_bar(&args.events, out.quiet);
     let options = Options {
         schema,
         timestamp_field: args.timestamp_field.as_deref(),
         keep_events: args.with_event,
+        progress: Some(progress.clone()),
     };
     let shown: Vec<String> = args
         .events
@@ -128,6 +130,7 @@ pub fn run(cli: &Cli, args: &ReplayArgs, out: &Output) -> Result<u8, String> {
         let line = (hit.event.line > 0).then_some(hit.event.line);
         emit(hit.rule, hit.event.input, line, hit.event.index, None);
     }
+    progress.finish_and_clear();
     out.print(&text);
     for m in &stats.malformed {
         let at = m.line.map_or(String::new(), |l| format!(":{l}"));
@@ -158,4 +161,27 @@ pub fn run(cli: &Cli, args: &ReplayArgs, out: &Output) -> Result<u8, String> {
         if seconds > 0.0 { megabytes / seconds } else { 0.0 },
     ));
     Ok(exit_code::CLEAN)
+}
+
+/// A byte-based progress bar over the input files, drawn on stderr only
+/// when it is a terminal (indicatif hides it otherwise, e.g. in CI).
+fn progress_bar(inputs: &[std::path::PathBuf], quiet: bool) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let total: u64 = inputs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }
