@@ -18,3 +18,6 @@ cargo clippy --locked --all-targets -- -D warnings
 
 echo "== cargo test"
 cargo test --locked
+
+echo "== differential test against pySigma's SQLite backend (PyPI, pinned)"
+python3 scripts/differential/run.py

@@ -754,6 +754,12 @@ class RuleEvents:
             yield f"{tag}:jsonbool", with_mode(base, {i: "jsonbool" for i in range(len(base))})
         for i, (fname, spec) in enumerate(base[:ITEM_CAP]):
             yield f"{tag}:miss:{fname or '*'}#{i}", with_mode(base, {i: "miss"})
+        # Near misses of the other list values too (each item's own value k).
+        for k in spread(item_width(items), CASE_CAP)[1:]:
+            frag = fragment(items, k)
+            for i, (fname, spec) in enumerate(frag[:ITEM_CAP]):
+                if spec is not base[i][1]:
+                    yield f"{tag}:alt{k}:miss:{fname or '*'}#{i}", with_mode(frag, {i: "miss"})
         seen = []
         for i, (fname, spec) in enumerate(base):
             if fname is None or fname in seen or len(seen) >= ITEM_CAP:

@@ -32,7 +32,7 @@ pub fn compile_regex_test(test: &Test) -> Result<regex::Regex, regex::Error> {
     else {
         return regex::Regex::new("$^");
     };
-    regex::RegexBuilder::new(pattern)
+    regex::RegexBuilder::new(&crate::logic::pattern::re2_compatible(pattern, *multi_line))
         .case_insensitive(*ignore_case)
         .multi_line(*multi_line)
         .dot_matches_new_line(*dot_all)
@@ -265,10 +265,13 @@ fn eval_pred(pred: &CPred, event: &Value) -> bool {
             if hit {
                 return true;
             }
-            // A missing field reads as the empty string for string tests
-            // (Kusto string columns are never null).
+            // A missing field reads as the empty string for string, regex
+            // and field-reference tests (Kusto string columns are never null).
             !seen
-                && matches!(test, CTest::Str(_))
+                && matches!(
+                    test,
+                    CTest::Str(_) | CTest::Regex(_) | CTest::FieldRef { .. }
+                )
                 && value_matches(test, &Value::Null, event, &mut buffer)
         }
     }
@@ -298,6 +301,11 @@ fn value_matches(test: &CTest, value: &Value, event: &Value, buffer: &mut String
             let Some(mine) = event::text_of(value, buffer).map(str::to_string) else {
                 return false;
             };
+            // A missing referenced field reads as the empty string, like
+            // every other missing field.
+            if !event::exists(event, other) {
+                return relate(&mine, "", *position, *cased);
+            }
             let mut other_buffer = String::new();
             event::any_value(event, other, &mut |o| {
                 event::text_of(o, &mut other_buffer)

@@ -160,6 +160,50 @@ impl fmt::Display for Pattern {
     }
 }
 
+/// Rewrite a Sigma `re` value for RE2-family engines (Rust `regex`, KQL).
+///
+/// The Sigma specification gives `re` PCRE semantics, where `$` (without
+/// the multi-line flag) also matches just before a newline that ends the
+/// text; RE2 matches only at the very end. Every unescaped `$` outside a
+/// character class becomes `(?:\n?\z)`, so the evaluator and the KQL
+/// compiler both behave as PCRE does (and as each other).
+pub fn re2_compatible(pattern: &str, multi_line: bool) -> String {
+    if multi_line || !pattern.contains('$') {
+        return pattern.to_string();
+    }
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                out.push(c);
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                // A `]` right after `[` or `[^` is a literal member.
+                if chars.peek() == Some(&'^') {
+                    out.push(chars.next().unwrap_or('^'));
+                }
+                if chars.peek() == Some(&']') {
+                    out.push(chars.next().unwrap_or(']'));
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            '$' if !in_class => out.push_str("(?:\\n?\\z)"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Parse wildcards and escapes into pieces.
 pub fn parse_pieces(value: &str) -> Vec<Piece> {
     let mut pieces = Vec::new();
@@ -283,6 +327,18 @@ mod tests {
             let p = Pattern::parse(text);
             assert_eq!(Pattern::parse(&p.to_string()), p, "{text} -> {p}");
         }
+    }
+
+    #[test]
+    fn dollar_gets_pcre_meaning() {
+        assert_eq!(re2_compatible("a$", false), "a(?:\\n?\\z)");
+        assert_eq!(re2_compatible("a\\$b", false), "a\\$b");
+        assert_eq!(re2_compatible("[$]x", false), "[$]x");
+        assert_eq!(re2_compatible("a$", true), "a$");
+        let re = regex::Regex::new(&re2_compatible("resume_[a-z]{3}$", false)).expect("valid");
+        assert!(re.is_match("C:\\dir\\resume_abc\n"));
+        assert!(re.is_match("C:\\dir\\resume_abc"));
+        assert!(!re.is_match("resume_abc\nmore"));
     }
 
     #[test]
