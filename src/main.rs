@@ -1,5 +1,11 @@
 use std::process::ExitCode;
 
+// Replay allocates many small JSON values per event; mimalloc's thread-local
+// free lists make that markedly cheaper than the system allocator, as
+// ripgrep does with jemalloc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 fn main() -> ExitCode {

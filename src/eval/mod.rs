@@ -161,41 +161,80 @@ struct CPred {
     test: CTest,
 }
 
+/// A compiled expression; predicates are indices into a shared table, so
+/// rules that test the same thing (`Image|endswith: '\\powershell.exe'`
+/// appears in dozens of SigmaHQ rules) test it once per event.
 enum CExpr {
     And(Vec<CExpr>),
     Or(Vec<CExpr>),
     Not(Box<CExpr>),
-    Pred(CPred),
+    Pred(u32),
     Const(bool),
 }
 
-/// A rule's detection logic compiled for evaluation.
+/// Compiles expressions into one table of distinct predicates.
+#[derive(Default)]
+struct Compiler {
+    preds: Vec<CPred>,
+    index: std::collections::HashMap<String, u32>,
+}
+
+impl Compiler {
+    fn expr(&mut self, expr: &Expr) -> Result<CExpr, regex::Error> {
+        Ok(match expr {
+            Expr::And(items) => CExpr::And(
+                items
+                    .iter()
+                    .map(|e| self.expr(e))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Or(items) => CExpr::Or(
+                items
+                    .iter()
+                    .map(|e| self.expr(e))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Not(inner) => CExpr::Not(Box::new(self.expr(inner)?)),
+            Expr::Const(b) => CExpr::Const(*b),
+            Expr::Pred(p) => {
+                // The debug form identifies a predicate completely (field,
+                // test kind, pattern, flags); it is only built at compile time.
+                let key = format!("{p:?}");
+                if let Some(&i) = self.index.get(&key) {
+                    return Ok(CExpr::Pred(i));
+                }
+                let i = self.preds.len() as u32;
+                self.preds.push(compile_pred(p)?);
+                self.index.insert(key, i);
+                CExpr::Pred(i)
+            }
+        })
+    }
+}
+
+/// A rule's detection logic compiled for evaluation on its own.
 pub struct Matcher {
     expr: CExpr,
+    preds: Vec<CPred>,
 }
 
 impl Matcher {
     /// Compile a detection expression.
     pub fn compile(expr: &Expr) -> Result<Matcher, regex::Error> {
+        let mut compiler = Compiler::default();
+        let expr = compiler.expr(expr)?;
         Ok(Matcher {
-            expr: compile_expr(expr)?,
+            expr,
+            preds: compiler.preds,
         })
     }
 
     /// Whether the event satisfies the logic.
     pub fn matches(&self, event: &Value) -> bool {
-        eval(&self.expr, event)
+        eval(&self.expr, &mut |i| {
+            eval_pred(&self.preds[i as usize], event)
+        })
     }
-}
-
-fn compile_expr(expr: &Expr) -> Result<CExpr, regex::Error> {
-    Ok(match expr {
-        Expr::And(items) => CExpr::And(items.iter().map(compile_expr).collect::<Result<_, _>>()?),
-        Expr::Or(items) => CExpr::Or(items.iter().map(compile_expr).collect::<Result<_, _>>()?),
-        Expr::Not(inner) => CExpr::Not(Box::new(compile_expr(inner)?)),
-        Expr::Const(b) => CExpr::Const(*b),
-        Expr::Pred(p) => CExpr::Pred(compile_pred(p)?),
-    })
 }
 
 fn compile_pred(pred: &Pred) -> Result<CPred, regex::Error> {
@@ -224,13 +263,15 @@ fn compile_pred(pred: &Pred) -> Result<CPred, regex::Error> {
     })
 }
 
-fn eval(expr: &CExpr, event: &Value) -> bool {
+/// Evaluate with `pred` answering predicate lookups (directly, or from a
+/// per-event memo).
+fn eval(expr: &CExpr, pred: &mut dyn FnMut(u32) -> bool) -> bool {
     match expr {
-        CExpr::And(items) => items.iter().all(|e| eval(e, event)),
-        CExpr::Or(items) => items.iter().any(|e| eval(e, event)),
-        CExpr::Not(inner) => !eval(inner, event),
+        CExpr::And(items) => items.iter().all(|e| eval(e, pred)),
+        CExpr::Or(items) => items.iter().any(|e| eval(e, pred)),
+        CExpr::Not(inner) => !eval(inner, pred),
         CExpr::Const(b) => *b,
-        CExpr::Pred(p) => eval_pred(p, event),
+        CExpr::Pred(i) => pred(*i),
     }
 }
 
@@ -397,7 +438,9 @@ fn time_part(t: &time::OffsetDateTime, part: TimePart) -> i64 {
 /// necessary conditions, never decisions: the prefilter only skips rules
 /// that cannot match, so it never changes a result.
 pub struct RuleSet {
-    matchers: Vec<Option<Matcher>>,
+    exprs: Vec<Option<CExpr>>,
+    /// Distinct predicates of all rules.
+    preds: Vec<CPred>,
     /// Rules evaluated for every event (no clause known).
     always: Vec<usize>,
     /// Number of clauses per rule (0 for `always` and absent rules).
@@ -423,6 +466,9 @@ pub struct Scratch {
     touched: Vec<usize>,
     ready: Vec<usize>,
     lower: String,
+    /// Per predicate for the current event: 0 not yet known, 1 false, 2 true.
+    memo: Vec<u8>,
+    memo_touched: Vec<u32>,
 }
 
 type Clause = Vec<(String, String)>;
@@ -430,7 +476,8 @@ type Clause = Vec<(String, String)>;
 impl RuleSet {
     /// Compile `exprs` (one per rule; `None` for rules that do not apply).
     pub fn new(exprs: &[Option<Expr>]) -> Result<RuleSet, (usize, regex::Error)> {
-        let mut matchers = Vec::with_capacity(exprs.len());
+        let mut compiled = Vec::with_capacity(exprs.len());
+        let mut compiler = Compiler::default();
         let mut always = Vec::new();
         let mut clause_count = vec![0u8; exprs.len()];
         let mut by_field: std::collections::BTreeMap<
@@ -439,10 +486,10 @@ impl RuleSet {
         > = std::collections::BTreeMap::new();
         for (i, expr) in exprs.iter().enumerate() {
             let Some(expr) = expr else {
-                matchers.push(None);
+                compiled.push(None);
                 continue;
             };
-            matchers.push(Some(Matcher::compile(expr).map_err(|e| (i, e))?));
+            compiled.push(Some(compiler.expr(expr).map_err(|e| (i, e))?));
             match clauses(expr) {
                 Some(mut list) if !list.is_empty() => {
                     // Keep the most selective clauses: longest shortest literal.
@@ -483,7 +530,8 @@ impl RuleSet {
             });
         }
         Ok(RuleSet {
-            matchers,
+            exprs: compiled,
+            preds: compiler.preds,
             always,
             clause_count,
             indexes,
@@ -492,8 +540,10 @@ impl RuleSet {
 
     pub fn scratch(&self) -> Scratch {
         Scratch {
-            satisfied: vec![0; self.matchers.len()],
-            candidate: vec![false; self.matchers.len()],
+            satisfied: vec![0; self.exprs.len()],
+            candidate: vec![false; self.exprs.len()],
+            memo: vec![0; self.preds.len()],
+            memo_touched: Vec::new(),
             touched: Vec::new(),
             ready: Vec::new(),
             lower: String::new(),
@@ -542,7 +592,20 @@ impl RuleSet {
         scratch.ready.extend_from_slice(&self.always);
         scratch.ready.sort_unstable();
         for &i in &scratch.ready {
-            if self.matchers[i].as_ref().is_some_and(|m| m.matches(event)) {
+            let Some(expr) = &self.exprs[i] else { continue };
+            let (memo, touched, preds) =
+                (&mut scratch.memo, &mut scratch.memo_touched, &self.preds);
+            let hit = eval(expr, &mut |p| match memo[p as usize] {
+                1 => false,
+                2 => true,
+                _ => {
+                    let value = eval_pred(&preds[p as usize], event);
+                    memo[p as usize] = if value { 2 } else { 1 };
+                    touched.push(p);
+                    value
+                }
+            });
+            if hit {
                 out.push(i);
             }
         }
@@ -552,6 +615,10 @@ impl RuleSet {
         }
         scratch.touched.clear();
         scratch.ready.clear();
+        for &p in &scratch.memo_touched {
+            scratch.memo[p as usize] = 0;
+        }
+        scratch.memo_touched.clear();
     }
 }
 
