@@ -3,8 +3,6 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use serde_json::json;
-
 use crate::cli::{Cli, HitFormat, ReplayArgs};
 use crate::commands::Output;
 use crate::exit_code;
@@ -78,6 +76,10 @@ pub fn run(cli: &Cli, args: &ReplayArgs, out: &Output) -> Result<u8, String> {
         .iter()
         .map(|p| crate::source::display_path(p))
         .collect();
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let rule_ids: Vec<String> = rules.iter().map(|r| quote(r.key())).collect();
+    let rule_titles: Vec<String> = rules.iter().map(|r| quote(&r.title)).collect();
+    let files: Vec<String> = shown.iter().map(|f| quote(f)).collect();
     let mut text = String::new();
     if args.format == HitFormat::Table {
         let _ = writeln!(text, "{:<48} {:<38} TITLE", "EVENT", "RULE");
@@ -90,17 +92,25 @@ pub fn run(cli: &Cli, args: &ReplayArgs, out: &Output) -> Result<u8, String> {
         let r = &rules[rule];
         match args.format {
             HitFormat::Jsonl => {
-                let mut record = json!({
-                    "rule_id": r.key(),
-                    "rule_title": r.title,
-                    "file": shown[input],
-                    "line": line,
-                    "index": index,
-                });
-                if let Some(e) = event {
-                    record["event"] = e.clone();
+                // Written by hand in the documented key order, with the rule
+                // and file strings escaped once up front: a hunt can print
+                // millions of hits.
+                let _ = write!(
+                    text,
+                    "{{\"rule_id\":{},\"rule_title\":{},\"file\":{},\"line\":",
+                    rule_ids[rule], rule_titles[rule], files[input]
+                );
+                match line {
+                    Some(l) => {
+                        let _ = write!(text, "{l}");
+                    }
+                    None => text.push_str("null"),
                 }
-                let _ = writeln!(text, "{record}");
+                let _ = write!(text, ",\"index\":{index}");
+                if let Some(e) = event {
+                    let _ = write!(text, ",\"event\":{e}");
+                }
+                text.push_str("}\n");
             }
             HitFormat::Table => {
                 let at = match line {
