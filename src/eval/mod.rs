@@ -441,6 +441,8 @@ pub struct RuleSet {
     exprs: Vec<Option<CExpr>>,
     /// Distinct predicates of all rules.
     preds: Vec<CPred>,
+    /// Predicates the field scan decides (literal, case-insensitive).
+    decided: Vec<bool>,
     /// Rules evaluated for every event (no clause known).
     always: Vec<usize>,
     /// Number of clauses per rule (0 for `always` and absent rules).
@@ -456,7 +458,22 @@ struct FieldIndex {
     automaton: AhoCorasick,
     /// For each pattern of the automaton, the (rule, clause) pairs it serves.
     targets: Vec<Vec<(u32, u8)>>,
+    /// For each pattern, the predicates it decides, with where the literal
+    /// must sit for the predicate to hold.
+    decides: Vec<Vec<(u32, Anchor)>>,
 }
+
+/// Where a literal found by the field scan must sit for its predicate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Anchor {
+    Whole,
+    Start,
+    End,
+    Anywhere,
+}
+
+/// Needle -> (rule, clause) targets and decided predicates, per field.
+type Needles = std::collections::BTreeMap<String, (Vec<(u32, u8)>, Vec<(u32, Anchor)>)>;
 
 /// Per-thread scratch space for [`RuleSet::matching`].
 pub struct Scratch {
@@ -480,10 +497,8 @@ impl RuleSet {
         let mut compiler = Compiler::default();
         let mut always = Vec::new();
         let mut clause_count = vec![0u8; exprs.len()];
-        let mut by_field: std::collections::BTreeMap<
-            String,
-            std::collections::BTreeMap<String, Vec<(u32, u8)>>,
-        > = std::collections::BTreeMap::new();
+        let mut by_field: std::collections::BTreeMap<String, Needles> =
+            std::collections::BTreeMap::new();
         for (i, expr) in exprs.iter().enumerate() {
             let Some(expr) = expr else {
                 compiled.push(None);
@@ -507,6 +522,7 @@ impl RuleSet {
                                 .or_default()
                                 .entry(needle)
                                 .or_default()
+                                .0
                                 .push((i as u32, k as u8));
                         }
                     }
@@ -514,10 +530,43 @@ impl RuleSet {
                 _ => always.push(i),
             }
         }
+        // Case-insensitive literal predicates are decided by the same scan:
+        // a needle found at the right place means true, not found means
+        // false, with no second search.
+        let mut decided = vec![false; compiler.preds.len()];
+        for (p, pred) in compiler.preds.iter().enumerate() {
+            let (Some(field), CTest::Str(m)) = (&pred.field, &pred.test) else {
+                continue;
+            };
+            let anchor = match m.kind {
+                StrKind::Exact => Anchor::Whole,
+                StrKind::Prefix => Anchor::Start,
+                StrKind::Suffix => Anchor::End,
+                StrKind::Contains(_) => Anchor::Anywhere,
+                StrKind::Glob(_) => continue,
+            };
+            if m.cased || m.needle.is_empty() {
+                continue;
+            }
+            decided[p] = true;
+            by_field
+                .entry(field.clone())
+                .or_default()
+                .entry(m.needle.clone())
+                .or_default()
+                .1
+                .push((p as u32, anchor));
+        }
         let mut indexes = Vec::with_capacity(by_field.len());
         for (field, needles) in by_field {
-            let (patterns, targets): (Vec<String>, Vec<Vec<(u32, u8)>>) =
-                needles.into_iter().unzip();
+            let mut patterns = Vec::with_capacity(needles.len());
+            let mut targets = Vec::with_capacity(needles.len());
+            let mut decides = Vec::with_capacity(needles.len());
+            for (needle, (t, d)) in needles {
+                patterns.push(needle);
+                targets.push(t);
+                decides.push(d);
+            }
             let automaton = AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
@@ -527,11 +576,13 @@ impl RuleSet {
                 field,
                 automaton,
                 targets,
+                decides,
             });
         }
         Ok(RuleSet {
             exprs: compiled,
             preds: compiler.preds,
+            decided,
             always,
             clause_count,
             indexes,
@@ -567,6 +618,18 @@ impl RuleSet {
                     scratch.lower.as_str()
                 };
                 for m in index.automaton.find_overlapping_iter(haystack) {
+                    for &(p, anchor) in &index.decides[m.pattern().as_usize()] {
+                        let holds = match anchor {
+                            Anchor::Whole => m.start() == 0 && m.end() == haystack.len(),
+                            Anchor::Start => m.start() == 0,
+                            Anchor::End => m.end() == haystack.len(),
+                            Anchor::Anywhere => true,
+                        };
+                        if holds && scratch.memo[p as usize] != 2 {
+                            scratch.memo[p as usize] = 2;
+                            scratch.memo_touched.push(p);
+                        }
+                    }
                     for &(rule, clause) in &index.targets[m.pattern().as_usize()] {
                         let rule = rule as usize;
                         let bit = 1u8 << clause;
@@ -593,11 +656,17 @@ impl RuleSet {
         scratch.ready.sort_unstable();
         for &i in &scratch.ready {
             let Some(expr) = &self.exprs[i] else { continue };
-            let (memo, touched, preds) =
-                (&mut scratch.memo, &mut scratch.memo_touched, &self.preds);
+            let (memo, touched, preds, decided) = (
+                &mut scratch.memo,
+                &mut scratch.memo_touched,
+                &self.preds,
+                &self.decided,
+            );
             let hit = eval(expr, &mut |p| match memo[p as usize] {
                 1 => false,
                 2 => true,
+                // Decided by the field scan, which did not find it.
+                _ if decided[p as usize] => false,
                 _ => {
                     let value = eval_pred(&preds[p as usize], event);
                     memo[p as usize] = if value { 2 } else { 1 };
