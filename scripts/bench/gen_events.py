@@ -1,9 +1,11 @@
 """Generate N process-creation events (Sigma generic field names) for the
 replay benchmark. Deterministic: the same N gives the same file.
 
-Values are drawn from realistic Windows paths and command lines, with a
-small share taken from the needles of real SigmaHQ rules, so rules do match
-now and then (as in production) instead of never."""
+Values are drawn from realistic Windows paths and command lines. About one
+event in a hundred carries a suspicious command line taken from the needles
+of real SigmaHQ rules (shadow-copy deletion, LSASS dumps, encoded
+PowerShell, discovery commands), so rules do fire, as they would on a busy
+estate, without every event being an attack."""
 import json
 import random
 import sys
@@ -20,13 +22,22 @@ images = [
     "C:\\Windows\\System32\\net.exe", "C:\\Windows\\System32\\reg.exe",
     "C:\\Windows\\System32\\vssadmin.exe", "C:\\Windows\\System32\\wbem\\WMIC.exe",
 ]
-args = [
+benign_args = [
     "/c echo hello", "-k netsvcs -p", "/sso", "--type=renderer --lang=en-GB",
-    "-NoProfile -ExecutionPolicy Bypass -File C:\\Scripts\\backup.ps1", "user /domain",
-    "query HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run", "delete shadows /all /quiet",
-    "/all", "shadowcopy delete", "-enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQA",
-    "C:\\Windows\\System32\\comsvcs.dll, MiniDump 624 C:\\Temp\\l.dmp full",
+    "-NoProfile -File C:\\Scripts\\report.ps1", "/print C:\\Users\\Public\\ward7.pdf",
+    "--profile-directory=Default", "/background", "-Embedding", "/n /e,C:\\Users\\Public",
 ]
+suspicious_args = [
+    "user /domain", "query HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run",
+    "delete shadows /all /quiet", "/all", "shadowcopy delete",
+    "-enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQA",
+    "C:\\Windows\\System32\\comsvcs.dll, MiniDump 624 C:\\Temp\\l.dmp full",
+    "-NoProfile -ExecutionPolicy Bypass -File C:\\Users\\Public\\a.ps1",
+]
+
+
+def arg():
+    return rng.choice(suspicious_args) if rng.random() < 0.01 else rng.choice(benign_args)
 users = ["nurse.example01", "svc-backup2", "SYSTEM", "radiographer.example05", "admin.example08"]
 with open(out, "w", encoding="utf-8") as f:
     for i in range(n):
@@ -37,13 +48,13 @@ with open(out, "w", encoding="utf-8") as f:
             "ProcessId": rng.randint(100, 65000),
             "Image": image,
             "OriginalFileName": image.rsplit("\\", 1)[1].upper(),
-            "CommandLine": f"\"{image}\" {rng.choice(args)}",
+            "CommandLine": f"\"{image}\" {arg()}",
             "CurrentDirectory": "C:\\Windows\\system32\\",
             "User": f"TRUST\\{rng.choice(users)}",
             "IntegrityLevel": rng.choice(["Medium", "High", "System"]),
             "Hashes": f"SHA256={rng.getrandbits(256):064X}",
             "ParentImage": rng.choice(images),
-            "ParentCommandLine": f"\"{rng.choice(images)}\" {rng.choice(args)}",
+            "ParentCommandLine": f"\"{rng.choice(images)}\" {arg()}",
             "Computer": f"ws{rng.randint(1, 5000):04d}.trust.example",
         }
         f.write(json.dumps(event, separators=(",", ":")) + "\n")
