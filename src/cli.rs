@@ -48,6 +48,17 @@ Examples:
 
 Exit codes: 0 clean (warnings allowed), 1 errors, 2 usage or I/O error.")]
     Validate(ValidateArgs),
+    /// Replay each rule's test fixtures and check its expectations.
+    #[command(after_help = "\
+Examples:
+  stetho test                      # the project's rules and test-events/
+  stetho test detections/ehr       # some rules
+  stetho test --format json
+
+Each rule lists its cases under `tests:` (fixture, expect: match|no-match or
+hits: N, optional lines). Exit codes: 0 all passed, 1 a case failed, 2 usage
+or I/O error.")]
+    Test(TestArgs),
     /// Stream events through rules and print the hits (ad-hoc hunting over
     /// fixtures and log exports).
     #[command(after_help = "\
@@ -62,6 +73,27 @@ Exit codes: 0 done (hits or not), 2 usage or I/O error.")]
     Replay(ReplayArgs),
     /// List every check with its code, default severity and summary.
     Checks(ChecksArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Rule files or folders (default: `rules` in stetho.toml).
+    pub paths: Vec<PathBuf>,
+    /// Fixture folder (default: `fixtures` in stetho.toml, else test-events).
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+    pub format: TestFormat,
+    /// Rule dialect: under `healthcare` every rule needs a positive test.
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub mod eval;
 pub mod events;
 pub mod exit_code;
 pub mod fixture;
+pub mod harness;
 pub mod lint;
 pub mod load;
 pub mod logic;

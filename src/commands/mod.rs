@@ -4,6 +4,7 @@
 
 pub mod checks;
 pub mod replay;
+pub mod test;
 pub mod validate;
 
 use std::io::{IsTerminal, Write};
@@ -67,6 +68,7 @@ pub fn run(cli: &Cli) -> u8 {
         Command::Validate(args) => validate::run(cli, args, &out),
         Command::Checks(args) => checks::run(args, &out),
         Command::Replay(args) => replay::run(cli, args, &out),
+        Command::Test(args) => test::run(cli, args, &out),
     }
     .unwrap_or_else(|message| {
         out.error(&message);

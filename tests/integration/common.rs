@@ -63,3 +63,28 @@ pub fn diagnostics_digest(json: &str) -> String {
     }
     lines.join("\n")
 }
+
+/// Copy a folder tree (test projects are built from the shipped one).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// A copy of the shipped project (rules, fixtures, lists, playbooks, config)
+/// in a temporary folder, to edit in a test.
+pub fn project_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = root();
+    for sub in ["detections", "playbooks", "lists", "test-events"] {
+        copy_dir(&root.join(sub), &dir.path().join(sub));
+    }
+    std::fs::copy(root.join("stetho.toml"), dir.path().join("stetho.toml")).expect("copy config");
+    dir
+}

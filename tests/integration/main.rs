@@ -6,3 +6,4 @@ mod formats;
 mod invalid;
 mod project;
 mod replay;
+mod test_cmd;

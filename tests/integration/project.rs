@@ -16,7 +16,7 @@ fn a_broken_shipped_rule_fails_validation() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = crate::common::root();
     for sub in ["detections", "playbooks", "lists"] {
-        copy_dir(&root.join(sub), &dir.path().join(sub));
+        crate::common::copy_dir(&root.join(sub), &dir.path().join(sub));
     }
     std::fs::copy(root.join("stetho.toml"), dir.path().join("stetho.toml")).expect("copy config");
     std::fs::create_dir_all(dir.path().join("schemas")).expect("schemas dir");
@@ -42,16 +42,4 @@ fn a_broken_shipped_rule_fails_validation() {
         "{}",
         run.stdout
     );
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
 }
