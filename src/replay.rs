@@ -98,6 +98,9 @@ pub struct Prepared {
     /// Renames column keys to canonical names (healthcare tables).
     canonical: Vec<Source>,
     pub timestamp_fields: Vec<String>,
+    /// Top-level keys worth parsing; `None` when every value is needed
+    /// (keyword searches, `--with-event`).
+    wanted: Option<std::collections::HashSet<String>>,
 }
 
 impl Prepared {
@@ -177,6 +180,7 @@ impl Prepared {
             };
             exprs.push(Some(expr));
         }
+        let wanted = wanted_keys(rules, &exprs, &canonical, &timestamp_fields);
         let set = RuleSet::new(&exprs).map_err(|(i, e)| ReplayError::Compile {
             rule: rules
                 .get(i)
@@ -189,7 +193,123 @@ impl Prepared {
             skipped,
             canonical,
             timestamp_fields,
+            wanted,
         })
+    }
+}
+
+/// The top-level keys an event must keep for `exprs`, correlations and
+/// timestamps to see everything they read. Parsing only those keys (the
+/// rest of a line is skipped without building values) is most of what
+/// replay costs when few rules run; `None` means "everything" (keywords
+/// search every value).
+fn wanted_keys(
+    rules: &[RuleLogic],
+    exprs: &[Option<crate::logic::Expr>],
+    canonical: &[Source],
+    timestamp_fields: &[String],
+) -> Option<std::collections::HashSet<String>> {
+    use crate::logic::Test;
+    let mut paths: Vec<String> = timestamp_fields.to_vec();
+    for expr in exprs.iter().flatten() {
+        for pred in expr.preds() {
+            paths.push(pred.field.clone()?);
+            if let Test::FieldRef { other, .. } = &pred.test {
+                paths.push(other.clone());
+            }
+        }
+    }
+    for rule in rules {
+        if let Body::Correlation(c) = &rule.body {
+            paths.extend(c.group_by.iter().cloned());
+            paths.extend(c.field.iter().cloned());
+            paths.extend(c.aliases.values().flat_map(|m| m.values().cloned()));
+        }
+    }
+    for source in canonical {
+        paths.extend(source.columns.values().cloned());
+    }
+    // Generator lines keep their spec and event.
+    paths.push(fixture::GENERATOR_KEY.to_string());
+    paths.push("event".to_string());
+    // A dotted path may be one flat key or a walk from any of its prefixes.
+    let mut keys = std::collections::HashSet::new();
+    for path in paths {
+        for (i, _) in path.match_indices('.') {
+            keys.insert(path[..i].to_string());
+        }
+        keys.insert(path);
+    }
+    Some(keys)
+}
+
+/// Parse one event, keeping only the wanted top-level keys.
+fn parse_event(
+    text: &[u8],
+    wanted: Option<&std::collections::HashSet<String>>,
+) -> Result<Value, String> {
+    let Some(wanted) = wanted else {
+        return serde_json::from_slice(text).map_err(|e| e.to_string());
+    };
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let value = serde::de::DeserializeSeed::deserialize(Filtered(wanted), &mut de)
+        .map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(value)
+}
+
+/// Deserializes an event object, skipping values of keys nobody reads.
+struct Filtered<'a>(&'a std::collections::HashSet<String>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Filtered<'_> {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Filtered<'_> {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an event object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key_seed(KeyFilter(self.0))? {
+            match key {
+                Some(key) => {
+                    let value: Value = map.next_value()?;
+                    out.insert(key, value);
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// A key: kept (owned) when wanted, otherwise dropped without allocating.
+struct KeyFilter<'a>(&'a std::collections::HashSet<String>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyFilter<'_> {
+    type Value = Option<String>;
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<String>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for KeyFilter<'_> {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Option<String>, E> {
+        Ok(self.0.contains(key).then(|| key.to_string()))
     }
 }
 
@@ -387,14 +507,16 @@ impl Run<'_> {
         };
         // Parse on all cores, then expand generators and number the events
         // in order.
+        let wanted = if self.options.keep_events {
+            None
+        } else {
+            p.wanted.as_ref()
+        };
         let parsed: Vec<(Option<usize>, Result<Value, String>)> = batch
             .par_drain(..)
             .map(|pending| match pending {
                 Pending::Parsed(line, value) => (line, Ok(value)),
-                Pending::Raw(line, text) => (
-                    Some(line),
-                    serde_json::from_slice(&text).map_err(|e| e.to_string()),
-                ),
+                Pending::Raw(line, text) => (Some(line), parse_event(&text, wanted)),
             })
             .collect();
         let mut events: Vec<(Option<usize>, usize, Value)> = Vec::with_capacity(parsed.len());
@@ -465,5 +587,34 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsing_keeps_only_wanted_keys_and_their_prefixes() {
+        let wanted: std::collections::HashSet<String> =
+            ["Image", "Status", "Status.additionalDetails", "ehr.action"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        let event = parse_event(
+            br#"{"Image":"a","Other":{"deep":[1,2,3]},"Status":{"additionalDetails":"x"},"ehr.action":"view"}"#,
+            Some(&wanted),
+        )
+        .expect("parses");
+        assert_eq!(
+            event,
+            serde_json::json!({"Image": "a", "Status": {"additionalDetails": "x"}, "ehr.action": "view"})
+        );
+        assert!(parse_event(b"[1, 2]", Some(&wanted)).is_err());
+        assert!(parse_event(b"{\"Image\": \"a\"} trailing", Some(&wanted)).is_err());
+        assert_eq!(
+            parse_event(b"{\"Other\": 1}", None).expect("parses"),
+            serde_json::json!({"Other": 1})
+        );
     }
 }
