@@ -56,5 +56,21 @@ with open(out, "w", encoding="utf-8") as f:
             "ParentImage": rng.choice(images),
             "ParentCommandLine": f"\"{rng.choice(images)}\" {arg()}",
             "Computer": f"ws{rng.randint(1, 5000):04d}.trust.example",
+            # The rest of a Sysmon event 1, so events are the ~1.3 KB of real
+            # telemetry rather than a hand-picked minimum.
+            "EventID": 1,
+            "Provider_Name": "Microsoft-Windows-Sysmon",
+            "Channel": "Microsoft-Windows-Sysmon/Operational",
+            "RuleName": "-",
+            "FileVersion": f"10.0.19041.{rng.randint(1, 5000)} (WinBuild.160101.0800)",
+            "Description": "Windows host process",
+            "Product": "Microsoft Windows Operating System",
+            "Company": "Microsoft Corporation",
+            "LogonGuid": f"{{{rng.getrandbits(128):032x}}}",
+            "LogonId": f"0x{rng.getrandbits(32):x}",
+            "TerminalSessionId": rng.randint(0, 3),
+            "ParentProcessGuid": f"{{{rng.getrandbits(128):032x}}}",
+            "ParentProcessId": rng.randint(100, 65000),
+            "ParentUser": "NT AUTHORITY\\SYSTEM",
         }
         f.write(json.dumps(event, separators=(",", ":")) + "\n")
