@@ -72,3 +72,23 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::codes;
+    use crate::settings::Profile;
+
+    #[test]
+    fn all_of_them_and_single_identifier() {
+        let two = "title: t\nlogsource: {product: windows}\ndetection:\n  a:\n    x: '1'\n  b:\n    y: '2'\n  condition: all of them\nlevel: low\n";
+        assert!(codes(two, Profile::Sigma).contains(&"STH303".to_string()));
+        let one = "title: t\nlogsource: {product: windows}\ndetection:\n  a:\n    x: '1'\n  condition: 1 of them\nlevel: low\n";
+        assert!(codes(one, Profile::Sigma).contains(&"STH304".to_string()));
+        let named = two.replace("all of them", "a and b");
+        assert!(
+            !codes(&named, Profile::Sigma)
+                .iter()
+                .any(|c| c == "STH303" || c == "STH304")
+        );
+    }
+}

@@ -259,3 +259,38 @@ fn check_block(rule: &Rule, block: &Node, tagged: &BTreeSet<String>, out: &mut V
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::codes;
+    use crate::lint::testing::{HEALTHCARE, RULE};
+    use crate::settings::Profile;
+
+    #[test]
+    fn unknown_ids_are_errors_under_healthcare_and_warnings_under_sigma() {
+        let rule = format!(
+            "{RULE}tags: [attack.collection, attack.t1005, attack.t9999, attack.lateral_movemnt]\n{HEALTHCARE}"
+        );
+        let healthcare = codes(&rule, Profile::Healthcare);
+        assert_eq!(
+            healthcare.iter().filter(|c| *c == "STH110").count(),
+            2,
+            "{healthcare:?}"
+        );
+        let sigma = crate::lint::testing::run_all(&rule, Profile::Sigma);
+        assert!(sigma.iter().any(|l| l.starts_with("STH110")));
+    }
+
+    #[test]
+    fn tags_must_agree_with_the_healthcare_block() {
+        let rule = format!(
+            "{RULE}tags: [attack.collection, attack.t1005, attack.t1059.001]\n{HEALTHCARE}"
+        );
+        assert!(codes(&rule, Profile::Healthcare).contains(&"STH111".to_string()));
+        let agreeing = format!("{RULE}tags: [attack.collection, attack.t1005]\n{HEALTHCARE}");
+        let found = codes(&agreeing, Profile::Healthcare);
+        assert!(!found.iter().any(|c| c.starts_with("STH11")), "{found:?}");
+        let old = agreeing.replace("version: '18.1'", "version: '17.1'");
+        assert!(codes(&old, Profile::Healthcare).contains(&"STH112".to_string()));
+    }
+}

@@ -89,3 +89,27 @@ fn well_formed(id: &str) -> bool {
         && b[2] == b'.'
         && (b'a'..=b'f').contains(&b[3])
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::codes;
+    use crate::lint::testing::{HEALTHCARE, RULE};
+    use crate::settings::Profile;
+
+    #[test]
+    fn outcomes_are_checked_against_the_declared_version() {
+        let good = format!("{RULE}tags: [attack.collection, attack.t1005]\n{HEALTHCARE}");
+        assert!(
+            !codes(&good, Profile::Healthcare)
+                .iter()
+                .any(|c| c.starts_with("STH12"))
+        );
+        let moved = good.replace(
+            "version: '3.2', outcomes: [C1.c]",
+            "version: '4.0', outcomes: [C1.c, C2.b]",
+        );
+        assert!(codes(&moved, Profile::Healthcare).contains(&"STH120".to_string()));
+        let no_detection = good.replace("outcomes: [C1.c]", "outcomes: [B5.c]");
+        assert!(codes(&no_detection, Profile::Healthcare).contains(&"STH121".to_string()));
+    }
+}

@@ -34,3 +34,19 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::run_all;
+    use crate::settings::Profile;
+
+    #[test]
+    fn errors_point_into_the_condition() {
+        let rule = "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    a: b\n  condition: sel and (not\nlevel: low\n";
+        let found = run_all(rule, Profile::Sigma);
+        assert!(
+            found.iter().any(|l| l.starts_with("STH300 6:26")),
+            "{found:?}"
+        );
+    }
+}

@@ -115,3 +115,29 @@ fn check_aliases(rule: &Rule, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::codes;
+    use crate::settings::Profile;
+
+    #[test]
+    fn correlations_must_name_existing_rules() {
+        let base = "title: base\nname: base_rule\nlogsource: {product: windows}\ndetection:\n  sel:\n    a: b\n  condition: sel\n";
+        let correlation = "title: c\ncorrelation:\n  type: event_count\n  rules: [base_rule]\n  group-by: [a]\n  timespan: 5m\n  condition: {gte: 3}\nlevel: low\n";
+        assert!(
+            !codes(&format!("{base}---\n{correlation}"), Profile::Sigma)
+                .contains(&"STH310".to_string())
+        );
+        let typo = correlation.replace("[base_rule]", "[base_rul]");
+        assert!(
+            codes(&format!("{base}---\n{typo}"), Profile::Sigma).contains(&"STH310".to_string())
+        );
+    }
+
+    #[test]
+    fn filters_naming_unknown_rules_are_warned_about() {
+        let filter = "title: f\nlogsource: {product: windows}\nfilter:\n  rules: [0d1e2f3a-4b5c-4d6e-9f7a-8b9c0d1e2f3a]\n  selection:\n    User: admin\n  condition: not selection\n";
+        assert!(codes(filter, Profile::Sigma).contains(&"STH311".to_string()));
+    }
+}

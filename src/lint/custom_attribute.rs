@@ -88,3 +88,29 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::RULE;
+    use crate::lint::testing::codes;
+    use crate::settings::Profile;
+
+    #[test]
+    fn misspelt_and_upper_case_attributes() {
+        assert!(
+            codes(&format!("{RULE}tag: [attack.t1005]\n"), Profile::Sigma)
+                .contains(&"STH107".to_string())
+        );
+        assert!(
+            codes(&format!("{RULE}falsepositive: [x]\n"), Profile::Sigma)
+                .contains(&"STH107".to_string())
+        );
+        assert!(
+            codes(&format!("{RULE}MyKey: x\n"), Profile::Sigma).contains(&"STH107".to_string())
+        );
+        assert!(
+            !codes(&format!("{RULE}simulation: x\n"), Profile::Sigma)
+                .contains(&"STH107".to_string())
+        );
+    }
+}

@@ -47,3 +47,15 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::codes;
+    use crate::settings::Profile;
+
+    #[test]
+    fn timeframe_is_deprecated() {
+        let rule = "title: t\nlogsource: {product: windows}\ndetection:\n  sel:\n    a: b\n  timeframe: 5m\n  condition: sel\nlevel: low\n";
+        assert!(codes(rule, Profile::Sigma).contains(&"STH106".to_string()));
+    }
+}

@@ -56,3 +56,16 @@ pub fn check(rules: &[Rule], _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::RULE;
+    use crate::lint::testing::codes;
+    use crate::settings::Profile;
+
+    #[test]
+    fn the_second_use_of_an_id_is_reported() {
+        let two = format!("{RULE}---\n{}", RULE.replace("title: t", "title: other"));
+        assert!(codes(&two, Profile::Sigma).contains(&"STH104".to_string()));
+    }
+}

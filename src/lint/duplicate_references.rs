@@ -33,3 +33,16 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::RULE;
+    use crate::lint::testing::codes;
+    use crate::settings::Profile;
+
+    #[test]
+    fn a_repeated_reference() {
+        let rule = format!("{RULE}references: [https://a.example/x, https://a.example/x]\n");
+        assert!(codes(&rule, Profile::Sigma).contains(&"STH108".to_string()));
+    }
+}

@@ -42,3 +42,20 @@ pub fn check(rules: &[Rule], _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::RULE;
+    use crate::lint::testing::codes;
+    use crate::settings::Profile;
+
+    #[test]
+    fn titles_compare_ignoring_case() {
+        let two = format!(
+            "{RULE}---\n{}",
+            RULE.replace("title: t", "title: T")
+                .replace("0d1e2f3a", "1d1e2f3a")
+        );
+        assert!(codes(&two, Profile::Sigma).contains(&"STH105".to_string()));
+    }
+}

@@ -70,3 +70,29 @@ fn is_known(field: &str, known: &[String]) -> bool {
                 && field.as_bytes()[k.len()] == b'.')
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::RULE;
+    use crate::lint::testing::run_all;
+    use crate::settings::Profile;
+
+    #[test]
+    fn unknown_fields_get_a_suggestion_and_a_profile_severity() {
+        let rule = RULE.replace("Image|endswith", "Imagee|endswith");
+        let sigma = run_all(&rule, Profile::Sigma);
+        assert!(
+            sigma
+                .iter()
+                .any(|l| l.starts_with("STH205") && l.contains("`Imagee`")),
+            "{sigma:?}"
+        );
+        // Nested paths into a known field are fine.
+        let nested = RULE.replace("Image|endswith", "Image.sub|endswith");
+        assert!(
+            !run_all(&nested, Profile::Sigma)
+                .iter()
+                .any(|l| l.starts_with("STH205"))
+        );
+    }
+}

@@ -100,3 +100,26 @@ fn check_level_rules(rule: &Rule, out: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::codes;
+    use crate::lint::testing::{HEALTHCARE, RULE};
+    use crate::settings::Profile;
+
+    #[test]
+    fn required_under_healthcare_only() {
+        assert!(codes(RULE, Profile::Healthcare).contains(&"STH102".to_string()));
+        assert!(!codes(RULE, Profile::Sigma).contains(&"STH102".to_string()));
+        let with_block = format!("{RULE}tags: [attack.collection, attack.t1005]\n{HEALTHCARE}");
+        assert!(!codes(&with_block, Profile::Healthcare).contains(&"STH102".to_string()));
+    }
+
+    #[test]
+    fn the_block_is_schema_checked_and_high_rules_need_a_playbook() {
+        let bad = format!("{RULE}{}", HEALTHCARE.replace("moderate", "catastrophic"));
+        assert!(codes(&bad, Profile::Sigma).contains(&"STH101".to_string()));
+        let high = format!("{}{HEALTHCARE}", RULE.replace("level: low", "level: high"));
+        assert!(codes(&high, Profile::Healthcare).contains(&"STH101".to_string()));
+    }
+}

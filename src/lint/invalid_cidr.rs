@@ -48,3 +48,22 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::codes;
+    use crate::settings::Profile;
+
+    #[test]
+    fn networks_must_parse() {
+        let rule = |v: &str| {
+            format!(
+                "title: t\nlogsource: {{product: windows, category: network_connection}}\ndetection:\n  sel:\n    DestinationIp|cidr: '{v}'\n  condition: sel\nlevel: low\n"
+            )
+        };
+        assert!(!codes(&rule("10.0.0.0/8"), Profile::Sigma).contains(&"STH203".to_string()));
+        assert!(!codes(&rule("2001:db8::/32"), Profile::Sigma).contains(&"STH203".to_string()));
+        assert!(codes(&rule("10.0.0.0/33"), Profile::Sigma).contains(&"STH203".to_string()));
+        assert!(codes(&rule("10.0.0.1"), Profile::Sigma).contains(&"STH203".to_string()));
+    }
+}

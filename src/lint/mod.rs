@@ -347,6 +347,12 @@ pub(crate) mod testing {
     use crate::settings::Project;
     use crate::source::SourceFile;
 
+    /// A minimal valid rule for check tests.
+    pub const RULE: &str = "title: t\nid: 0d1e2f3a-4b5c-4d6e-9f7a-8b9c0d1e2f3a\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    Image|endswith: '\\x.exe'\n  condition: sel\nlevel: low\n";
+
+    /// A valid healthcare block to append to [`RULE`].
+    pub const HEALTHCARE: &str = "healthcare:\n  schema: 1\n  clinical_impact: moderate\n  affected_services: [pathology]\n  asset_classes: [lims]\n  data_categories: [lab_results]\n  caf: {version: '3.2', outcomes: [C1.c]}\n  attack: {version: '18.1', techniques: [T1005]}\n  response: {escalation: [local_soc], containment: manual_only}\n  owner: {team: soc, contact: soc@trust.example}\n  review: {last_reviewed: '2026-06-01', next_review: '2027-06-01'}\n";
+
     pub fn rules(text: &str) -> Vec<Rule> {
         let file = SourceFile::virtual_file("rule.yml", text);
         let (rules, diagnostics) = crate::load::parse_source(&file);

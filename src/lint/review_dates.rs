@@ -64,3 +64,24 @@ pub fn check(rule: &Rule, ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::codes;
+    use crate::lint::testing::{HEALTHCARE, RULE};
+    use crate::settings::Profile;
+
+    #[test]
+    fn overdue_and_out_of_order_reviews() {
+        let current = format!("{RULE}{HEALTHCARE}");
+        assert!(
+            !codes(&current, Profile::Sigma)
+                .iter()
+                .any(|c| c == "STH123" || c == "STH124")
+        );
+        let overdue = current.replace("next_review: '2027-06-01'", "next_review: '2026-07-01'");
+        assert!(codes(&overdue, Profile::Sigma).contains(&"STH123".to_string()));
+        let reversed = current.replace("next_review: '2027-06-01'", "next_review: '2026-05-01'");
+        assert!(codes(&reversed, Profile::Sigma).contains(&"STH124".to_string()));
+    }
+}

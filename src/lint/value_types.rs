@@ -157,3 +157,30 @@ fn mismatch(item: &Item, value: &Value) -> Option<(String, String)> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::codes;
+    use crate::settings::Profile;
+
+    fn with(item: &str) -> Vec<String> {
+        codes(
+            &format!(
+                "title: t\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    {item}\n  condition: sel\nlevel: low\n"
+            ),
+            Profile::Sigma,
+        )
+    }
+
+    #[test]
+    fn values_must_fit_their_modifiers() {
+        assert!(with("ProcessId|gt: many").contains(&"STH210".to_string()));
+        assert!(!with("ProcessId|gt: '5'").contains(&"STH210".to_string()));
+        assert!(with("UtcTime|hour: 25").contains(&"STH210".to_string()));
+        assert!(with("Image|exists: 'yes'").contains(&"STH210".to_string()));
+        assert!(!with("Image|exists: true").contains(&"STH210".to_string()));
+        assert!(with("CommandLine|nhs_number: 0").contains(&"STH210".to_string()));
+        assert!(with("Image|all: ['a']").contains(&"STH211".to_string()));
+        assert!(with("Image: ['a', null]").contains(&"STH212".to_string()));
+    }
+}
