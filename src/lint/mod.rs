@@ -362,9 +362,15 @@ pub(crate) mod testing {
 
     /// Run the whole registry with the given profile; return `code line:col message` lines.
     pub fn run_all(text: &str, profile: Profile) -> Vec<String> {
+        run_in(text, profile, None)
+    }
+
+    /// As [`run_all`], inside a project rooted at `root`.
+    pub fn run_in(text: &str, profile: Profile, root: Option<&std::path::Path>) -> Vec<String> {
         let rules = rules(text);
         let mut project = test_project();
         project.profile = profile;
+        project.root = root.map(std::path::Path::to_path_buf);
         let fields = FieldCatalogues::load(None);
         let lists: BTreeSet<String> = ["registered_ae_titles".to_string()].into();
         let ctx = Context {

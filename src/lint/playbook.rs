@@ -43,3 +43,32 @@ pub fn check(rule: &Rule, ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::testing::{HEALTHCARE, RULE, run_in};
+    use crate::settings::Profile;
+
+    #[test]
+    fn playbooks_resolve_against_the_project_root() {
+        let root = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(root.path().join("playbooks")).expect("mkdir");
+        std::fs::write(root.path().join("playbooks/lims.md"), "# LIMS playbook\n").expect("write");
+        let block = HEALTHCARE.replace("response: {", "response: {playbook: playbooks/lims.md, ");
+        let found = run_in(&format!("{RULE}{block}"), Profile::Sigma, Some(root.path()));
+        assert!(!found.iter().any(|l| l.starts_with("STH125")), "{found:?}");
+        let missing = block.replace("lims.md", "gone.md");
+        let found = run_in(
+            &format!("{RULE}{missing}"),
+            Profile::Sigma,
+            Some(root.path()),
+        );
+        assert!(found.iter().any(|l| l.starts_with("STH125")), "{found:?}");
+        let url = block.replace("playbooks/lims.md", "https://wiki.trust.example/lims");
+        assert!(
+            !run_in(&format!("{RULE}{url}"), Profile::Sigma, Some(root.path()))
+                .iter()
+                .any(|l| l.starts_with("STH125"))
+        );
+    }
+}
