@@ -18,6 +18,40 @@ pub const GENERATOR_KEY: &str = "stetho_generate";
 /// Most events one generator line may produce.
 pub const MAX_GENERATED: u64 = 100_000;
 
+/// A checksum-valid NHS number outside the 999 test range found in a
+/// fixture file: 1-based line, byte column in the line, and the masked number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RealLooking {
+    pub line: usize,
+    pub column: usize,
+    /// Bytes the number takes in the line (10, or 12 when grouped).
+    pub len: usize,
+    pub masked: String,
+}
+
+/// Scan a fixture for NHS numbers that could belong to real patients.
+///
+/// Fixtures are committed to git; a recording that slips through with real
+/// identifiers is a data breach. Only the never-issued 999 range is allowed.
+pub fn real_looking_nhs_numbers(path: &std::path::Path) -> std::io::Result<Vec<RealLooking>> {
+    use std::io::BufRead;
+    let file = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut found = Vec::new();
+    for (n, line) in file.split(b'\n').enumerate() {
+        let line = line?;
+        let text = String::from_utf8_lossy(&line);
+        for (offset, len, digits) in crate::eval::nhs::real_looking(&text) {
+            found.push(RealLooking {
+                line: n + 1,
+                column: offset + 1,
+                len,
+                masked: crate::eval::nhs::masked(&digits),
+            });
+        }
+    }
+    Ok(found)
+}
+
 /// What a fixture header declares.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Header {

@@ -112,6 +112,21 @@ pub fn run(
             );
             continue;
         }
+        let identifiers =
+            crate::fixture::real_looking_nhs_numbers(&path).map_err(|source| ReplayError::Io {
+                path: crate::source::display_path(&path),
+                source,
+            })?;
+        if let Some(first) = identifiers.first() {
+            hits.insert(
+                fixture,
+                Err(format!(
+                    "refused: line {} holds a checksum-valid NHS number outside the 999 test range ({}); use synthetic 999-range numbers",
+                    first.line, first.masked
+                )),
+            );
+            continue;
+        }
         let options = Options {
             schema: None,
             timestamp_field: None,

@@ -68,13 +68,81 @@ pub fn validate(
         today,
     };
     diagnostics.extend(lint::run(&loaded.rules, &ctx));
+    let mut files = loaded.files;
+    if project.root.is_some() && project.fixtures.is_dir() {
+        scan_fixtures(&project.fixtures, &mut files, &mut diagnostics);
+    }
     let mut diagnostics = lint::apply_levels(diagnostics, project);
     diagnostic::sort(&mut diagnostics);
     Ok(Report {
-        files: loaded.files,
+        files,
         rules: loaded.rules,
         diagnostics,
     })
+}
+
+/// Refuse fixtures that hold checksum-valid NHS numbers outside the 999
+/// test range (STH400): fixtures live in git, patient identifiers must not.
+fn scan_fixtures(dir: &Path, files: &mut Vec<Arc<SourceFile>>, out: &mut Vec<Diagnostic>) {
+    let walker = ignore::WalkBuilder::new(dir)
+        .sort_by_file_path(|a, b| a.cmp(b))
+        .build();
+    for entry in walker.flatten() {
+        let path = entry.path();
+        let event_file = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("ndjson" | "json" | "jsonl")
+        );
+        if !event_file || !entry.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(found) = crate::fixture::real_looking_nhs_numbers(path) else {
+            continue;
+        };
+        if found.is_empty() {
+            continue;
+        }
+        // The snippet shown under the finding comes from a copy of the
+        // fixture with the identifiers' digits masked (same byte offsets),
+        // so no report or CI log repeats a possible patient identifier.
+        let Ok(mut bytes) = std::fs::read(path) else {
+            continue;
+        };
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(
+                bytes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        let spans: Vec<(usize, usize, String)> = found
+            .iter()
+            .filter_map(|hit| {
+                let start = line_starts.get(hit.line - 1)? + hit.column - 1;
+                Some((start, start + hit.len, hit.masked.clone()))
+            })
+            .collect();
+        for (start, end, _) in &spans {
+            for b in bytes.iter_mut().take(*end).skip(*start) {
+                if b.is_ascii_digit() {
+                    *b = b'*';
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let file = SourceFile::new(path, crate::source::display_path(path), text);
+        for (start, end, masked) in spans {
+            out.push(
+                Diagnostic::error("STH400", format!("fixture holds a checksum-valid NHS number outside the 999 test range ({masked})"))
+                    .at(&file, crate::source::Span::new(start, end))
+                    .label("possible patient identifier")
+                    .help("replace it with a synthetic number from the never-issued 999 range"),
+            );
+        }
+        files.push(file);
+    }
 }
 
 /// Names of the value lists (`lists/NAME.txt`) of a project.

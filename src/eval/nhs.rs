@@ -73,6 +73,39 @@ fn candidate(s: &[u8]) -> Option<([u8; 10], usize)> {
     None
 }
 
+/// Valid NHS numbers outside the never-issued 999 range, with their byte
+/// offsets: numbers that may belong to real patients. Fixtures must only
+/// hold 999-range test numbers.
+pub fn real_looking(text: &str) -> Vec<(usize, usize, [u8; 10])> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() || (i > 0 && bytes[i - 1].is_ascii_digit()) {
+            i += 1;
+            continue;
+        }
+        if let Some((digits, len)) = candidate(&bytes[i..]) {
+            let next = bytes.get(i + len);
+            if !next.is_some_and(u8::is_ascii_digit) && is_valid(&digits) {
+                if digits[..3] != [9, 9, 9] {
+                    out.push((i, len, digits));
+                }
+                i += len;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// An NHS number with all but its last three digits hidden, for messages
+/// that must not repeat patient identifiers.
+pub fn masked(digits: &[u8; 10]) -> String {
+    format!("*******{}{}{}", digits[7], digits[8], digits[9])
+}
+
 /// How many distinct valid NHS numbers `text` holds.
 pub fn count_distinct(text: &str) -> usize {
     let mut all = find_all(text);
@@ -90,6 +123,15 @@ mod tests {
         assert_eq!(count_distinct("9434765919"), 1);
         assert_eq!(count_distinct("9434765918"), 0);
         assert_eq!(count_distinct("1111111111 0000000000"), 0);
+    }
+
+    #[test]
+    fn real_looking_numbers_exclude_the_test_range() {
+        let found = real_looking("test 9991000003, real 9434765919 and 943 476 5919");
+        assert_eq!(found.len(), 2);
+        assert_eq!((found[0].0, found[0].1), (22, 10));
+        assert_eq!(found[1].1, 12);
+        assert_eq!(masked(&found[0].2), "*******919");
     }
 
     #[test]

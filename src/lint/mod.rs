@@ -8,7 +8,8 @@
 //! - `STH0xx` files and YAML,
 //! - `STH1xx` schema and metadata (Sigma attributes, the healthcare block),
 //! - `STH2xx` detection items and values,
-//! - `STH3xx` conditions, correlations and filters.
+//! - `STH3xx` conditions, correlations and filters,
+//! - `STH4xx` fixtures (reported by validate's fixture scan).
 //!
 //! A check receives one rule (or the whole set for cross-rule checks) and
 //! pushes [`Diagnostic`]s; it never prints and never stops the run.
@@ -242,6 +243,15 @@ pub const REGISTRY: &[(Lint, Check)] = &[
     (all_of_them::THEM_SINGLE, Check::BuiltIn),
     (correlation_refs::LINT, Check::Set(correlation_refs::check)),
     (correlation_refs::FILTER, Check::BuiltIn),
+    (
+        lint(
+            "STH400",
+            "real-nhs-number-in-fixture",
+            Error,
+            "A fixture holds a checksum-valid NHS number outside the 999 test range.",
+        ),
+        Check::BuiltIn,
+    ),
 ];
 
 /// Every code, for validating `[lints]` in `stetho.toml`.

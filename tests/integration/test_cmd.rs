@@ -110,3 +110,47 @@ fn a_missing_fixture_and_a_rule_without_positive_test_fail() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(run.stdout.contains("no positive test"), "{}", run.stdout);
 }
+
+#[test]
+fn fixtures_with_real_looking_nhs_numbers_are_refused() {
+    let dir = project_copy();
+    let fixture = dir
+        .path()
+        .join("test-events/exfiltration/nhs_numbers_in_command_line_tp.ndjson");
+    let text = std::fs::read_to_string(&fixture).expect("read");
+    // 943 476 5919 is checksum-valid and outside the never-issued 999 range.
+    let leaked = text.replacen(
+        "\"DeviceName\"",
+        "\"Note\":\"patient 943 476 5919\",\"DeviceName\"",
+        1,
+    );
+    assert_ne!(leaked, text);
+    std::fs::write(&fixture, leaked).expect("write");
+
+    let run = stetho_in(dir.path(), &["test"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("refused: line 2 holds a checksum-valid NHS number"),
+        "{}",
+        run.stdout
+    );
+
+    let run = stetho_in(dir.path(), &["validate", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("\"code\": \"STH400\""),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("*******919"), "{}", run.stdout);
+    // The identifier itself is never repeated in a report.
+    assert!(
+        !run.stdout.contains("943 476 5919") && !run.stdout.contains("9434765919"),
+        "{}",
+        run.stdout
+    );
+    let human = stetho_in(dir.path(), &["validate"]);
+    assert!(human.stdout.contains("*** *** ****"), "{}", human.stdout);
+    assert!(!human.stdout.contains("943 476 5919"), "{}", human.stdout);
+}
