@@ -146,28 +146,10 @@ impl FieldCatalogue {
         }
     }
 
-    /// How many logsource keys this catalogue pins down: the most specific
-    /// matching catalogue wins.
-    fn specificity(&self) -> usize {
-        [
-            &self.logsource.product,
-            &self.logsource.category,
-            &self.logsource.service,
-        ]
-        .iter()
-        .filter(|p| p.is_some())
-        .count()
-    }
-
+    /// Whether this catalogue is for the rule's log source (an empty
+    /// logsource applies to nothing).
     fn applies_to(&self, ls: &LogSource) -> bool {
-        let same = |mine: &Option<String>, theirs: &Option<String>| {
-            mine.as_ref()
-                .is_none_or(|m| theirs.as_deref() == Some(m.as_str()))
-        };
-        self.specificity() > 0
-            && same(&self.logsource.product, &ls.product)
-            && same(&self.logsource.category, &ls.category)
-            && same(&self.logsource.service, &ls.service)
+        self.logsource.specificity() > 0 && self.logsource.covers(ls)
     }
 
     /// Parse one catalogue file (see `schemas/fields/README.md`).
@@ -207,15 +189,7 @@ impl FieldCatalogues {
             .filter_map(|(p, text)| FieldCatalogue::parse(p, text))
             .collect();
         if let Some(dir) = project_dir {
-            let mut paths: Vec<_> = std::fs::read_dir(dir)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")))
-                .collect();
-            paths.sort();
-            for path in paths {
+            for path in crate::load::yaml_files_in(dir) {
                 let Ok(text) = std::fs::read_to_string(&path) else {
                     continue;
                 };
@@ -233,7 +207,7 @@ impl FieldCatalogues {
         self.catalogues
             .iter()
             .filter(|c| c.applies_to(ls))
-            .max_by_key(|c| c.specificity())
+            .max_by_key(|c| c.logsource.specificity())
     }
 }
 

@@ -24,8 +24,6 @@ pub const MAX_GENERATED: u64 = 100_000;
 pub struct RealLooking {
     pub line: usize,
     pub column: usize,
-    /// Bytes the number takes in the line (10, or 12 when grouped).
-    pub len: usize,
     pub masked: String,
 }
 
@@ -40,11 +38,10 @@ pub fn real_looking_nhs_numbers(path: &std::path::Path) -> std::io::Result<Vec<R
     for (n, line) in file.split(b'\n').enumerate() {
         let line = line?;
         let text = String::from_utf8_lossy(&line);
-        for (offset, len, digits) in crate::eval::nhs::real_looking(&text) {
+        for (offset, _, digits) in crate::eval::nhs::real_looking(&text) {
             found.push(RealLooking {
                 line: n + 1,
                 column: offset + 1,
-                len,
                 masked: crate::eval::nhs::masked(&digits),
             });
         }

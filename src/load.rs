@@ -63,6 +63,20 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     Ok(found)
 }
 
+/// The `*.yml` / `*.yaml` files directly in `dir`, sorted (project field
+/// catalogues and pipelines); none when the folder does not exist.
+pub fn yaml_files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| is_yaml(p))
+        .collect();
+    paths.sort();
+    paths
+}
+
 fn is_yaml(path: &Path) -> bool {
     matches!(
         path.extension().and_then(|e| e.to_str()),

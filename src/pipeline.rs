@@ -87,27 +87,6 @@ pub enum MapError {
 }
 
 impl Source {
-    fn applies_to(&self, ls: &LogSource) -> bool {
-        let same = |mine: &Option<String>, theirs: &Option<String>| {
-            mine.as_ref()
-                .is_none_or(|m| theirs.as_deref() == Some(m.as_str()))
-        };
-        same(&self.logsource.product, &ls.product)
-            && same(&self.logsource.category, &ls.category)
-            && same(&self.logsource.service, &ls.service)
-    }
-
-    fn specificity(&self) -> usize {
-        [
-            &self.logsource.product,
-            &self.logsource.category,
-            &self.logsource.service,
-        ]
-        .iter()
-        .filter(|p| p.is_some())
-        .count()
-    }
-
     /// The constant predicates as an expression.
     pub fn where_expr(&self) -> Expr {
         Expr::and(
@@ -345,8 +324,8 @@ impl Pipeline {
     pub fn source_for(&self, ls: &LogSource) -> Option<&Source> {
         self.sources
             .iter()
-            .filter(|s| s.applies_to(ls))
-            .max_by_key(|s| s.specificity())
+            .filter(|s| s.logsource.covers(ls))
+            .max_by_key(|s| s.logsource.specificity())
     }
 
     /// Sources reading one table (a fixture in `pipeline.Table` shape).
@@ -373,15 +352,7 @@ impl Pipelines {
             raw.insert(p.name.clone(), (p, includes));
         }
         if let Some(dir) = project_dir {
-            let mut paths: Vec<_> = std::fs::read_dir(dir)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")))
-                .collect();
-            paths.sort();
-            for path in paths {
+            for path in crate::load::yaml_files_in(dir) {
                 let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::Invalid {
                     name: path.display().to_string(),
                     message: e.to_string(),
@@ -403,10 +374,6 @@ impl Pipelines {
         self.pipelines
             .get(name)
             .ok_or_else(|| PipelineError::Unknown(name.to_string()))
-    }
-
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.pipelines.keys().map(String::as_str)
     }
 }
 
@@ -445,6 +412,20 @@ fn resolve(
     })
 }
 
+/// A YAML mapping of strings (`{domain: AccountDomain, user: AccountName}`).
+fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
+    node.and_then(Node::as_map)
+        .unwrap_or(&[])
+        .iter()
+        .map(|e| {
+            (
+                e.key_str().to_string(),
+                e.value.as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
 fn parse(path: &str, text: &str) -> Result<(RawPipeline, Vec<String>), PipelineError> {
     let invalid = |message: String| PipelineError::Invalid {
         name: path.to_string(),
@@ -479,19 +460,7 @@ fn parse(path: &str, text: &str) -> Result<(RawPipeline, Vec<String>), PipelineE
             let map = match &entry.value.kind {
                 yaml::NodeKind::Scalar(s) => FieldMap::Column(s.text.clone()),
                 yaml::NodeKind::Map(_) => {
-                    let cols: BTreeMap<String, String> = entry
-                        .value
-                        .get("columns")
-                        .and_then(Node::as_map)
-                        .unwrap_or(&[])
-                        .iter()
-                        .map(|e| {
-                            (
-                                e.key_str().to_string(),
-                                e.value.as_str().unwrap_or("").to_string(),
-                            )
-                        })
-                        .collect();
+                    let cols = string_map(entry.value.get("columns"));
                     match entry.value.get("transform").and_then(Node::as_str) {
                         Some("domain_user") => FieldMap::DomainUser {
                             domain: cols.get("domain").cloned().unwrap_or_default(),
@@ -528,18 +497,7 @@ fn parse(path: &str, text: &str) -> Result<(RawPipeline, Vec<String>), PipelineE
                 )
             })
             .collect();
-        let columns = node
-            .get("columns")
-            .and_then(Node::as_map)
-            .unwrap_or(&[])
-            .iter()
-            .map(|e| {
-                (
-                    e.key_str().to_string(),
-                    e.value.as_str().unwrap_or("").to_string(),
-                )
-            })
-            .collect();
+        let columns = string_map(node.get("columns"));
         let unmapped = node
             .get("unmapped")
             .map(|n| {

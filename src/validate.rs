@@ -96,49 +96,39 @@ fn scan_fixtures(dir: &Path, files: &mut Vec<Arc<SourceFile>>, out: &mut Vec<Dia
         if !event_file || !entry.file_type().is_some_and(|t| t.is_file()) {
             continue;
         }
-        let Ok(found) = crate::fixture::real_looking_nhs_numbers(path) else {
+        let Ok(bytes) = std::fs::read(path) else {
             continue;
         };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let found = crate::eval::nhs::real_looking(&text);
         if found.is_empty() {
             continue;
         }
-        // The snippet shown under the finding comes from a copy of the
-        // fixture with the identifiers' digits masked (same byte offsets),
-        // so no report or CI log repeats a possible patient identifier.
-        let Ok(mut bytes) = std::fs::read(path) else {
-            continue;
-        };
-        let line_starts: Vec<usize> = std::iter::once(0)
-            .chain(
-                bytes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, b)| **b == b'\n')
-                    .map(|(i, _)| i + 1),
-            )
-            .collect();
-        let spans: Vec<(usize, usize, String)> = found
-            .iter()
-            .filter_map(|hit| {
-                let start = line_starts.get(hit.line - 1)? + hit.column - 1;
-                Some((start, start + hit.len, hit.masked.clone()))
-            })
-            .collect();
-        for (start, end, _) in &spans {
-            for b in bytes.iter_mut().take(*end).skip(*start) {
+        // The snippet shown under each finding comes from the fixture text
+        // with the identifiers' digits masked (same byte offsets), so no
+        // report or CI log repeats a possible patient identifier.
+        let mut masked_text = text.into_bytes();
+        for &(start, len, _) in &found {
+            for b in &mut masked_text[start..start + len] {
                 if b.is_ascii_digit() {
                     *b = b'*';
                 }
             }
         }
-        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let text = String::from_utf8_lossy(&masked_text).into_owned();
         let file = SourceFile::new(path, crate::source::display_path(path), text);
-        for (start, end, masked) in spans {
+        for (start, len, digits) in found {
             out.push(
-                Diagnostic::error("STH400", format!("fixture holds a checksum-valid NHS number outside the 999 test range ({masked})"))
-                    .at(&file, crate::source::Span::new(start, end))
-                    .label("possible patient identifier")
-                    .help("replace it with a synthetic number from the never-issued 999 range"),
+                Diagnostic::error(
+                    "STH400",
+                    format!(
+                        "fixture holds a checksum-valid NHS number outside the 999 test range ({})",
+                        crate::eval::nhs::masked(&digits)
+                    ),
+                )
+                .at(&file, crate::source::Span::new(start, start + len))
+                .label("possible patient identifier")
+                .help("replace it with a synthetic number from the never-issued 999 range"),
             );
         }
         files.push(file);
@@ -150,18 +140,9 @@ pub fn list_names(project: &Project) -> BTreeSet<String> {
     if project.root.is_none() {
         return BTreeSet::new();
     }
-    list_names_in(&project.lists)
-}
-
-fn list_names_in(dir: &Path) -> BTreeSet<String> {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("txt"))
-        .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
-        .collect()
+    crate::logic::Lists::load(&project.lists)
+        .map(|lists| lists.names())
+        .unwrap_or_default()
 }
 
 /// Today's date in UTC, for review-date checks.

@@ -56,6 +56,92 @@ impl Output {
     }
 }
 
+/// The project a command runs in: `--config FILE`, `--no-config`, or the
+/// `stetho.toml` found from the current folder.
+pub fn project(cli: &Cli) -> Result<crate::settings::Project, String> {
+    if cli.no_config {
+        return Ok(crate::settings::Project::without_config());
+    }
+    crate::settings::Project::discover(cli.config.as_deref(), &crate::lint::codes())
+        .map_err(|e| e.to_string())
+}
+
+/// The rule paths given on the command line, else the project's.
+pub fn rule_paths(
+    given: &[std::path::PathBuf],
+    project: &crate::settings::Project,
+    command: &str,
+) -> Result<Vec<std::path::PathBuf>, String> {
+    let paths = if given.is_empty() {
+        project.rules.clone()
+    } else {
+        given.to_vec()
+    };
+    if paths.is_empty() {
+        return Err(format!(
+            "no rule paths given and no stetho.toml found; run `stetho {command} PATH..`"
+        ));
+    }
+    Ok(paths)
+}
+
+/// Rules loaded and lowered for replaying, with what could not be used.
+pub struct Lowered {
+    /// The rule documents, for what lowering drops (`tests:`).
+    pub models: Vec<crate::model::Rule>,
+    pub rules: Vec<crate::logic::RuleLogic>,
+    /// Files and rules that could not be used, as `file:line:col: message`.
+    pub problems: Vec<String>,
+    pub pipelines: crate::pipeline::Pipelines,
+}
+
+/// Load rule files, resolve placeholders from the project's lists, lower
+/// them, and load the pipelines (shipped plus the project's own).
+pub fn lower(
+    paths: &[std::path::PathBuf],
+    project: &crate::settings::Project,
+) -> Result<Lowered, String> {
+    let files = crate::load::discover(paths).map_err(|e| e.to_string())?;
+    let loaded = crate::load::load_files(&files);
+    let mut problems: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+        .map(|d| {
+            let at = d
+                .position()
+                .map_or(String::new(), |p| format!(":{}:{}", p.0, p.1));
+            format!("{}{at}: {}", d.file_name(), d.message)
+        })
+        .collect();
+    let lists = match project.root {
+        Some(_) => crate::logic::Lists::load(&project.lists).map_err(|e| format!("lists: {e}"))?,
+        None => crate::logic::Lists::default(),
+    };
+    let (rules, errors) = crate::logic::lower_rules(&loaded.rules, &lists);
+    problems.extend(errors.iter().map(|e| {
+        let at = e.file.line_col(e.span.start);
+        format!(
+            "{}:{}:{}: {}",
+            e.file.display, at.line, at.column, e.message
+        )
+    }));
+    let pipelines = crate::pipeline::Pipelines::load(
+        project
+            .root
+            .as_ref()
+            .map(|r| r.join("pipelines"))
+            .as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Lowered {
+        models: loaded.rules,
+        rules,
+        problems,
+        pipelines,
+    })
+}
+
 /// Run the parsed command line; returns the process exit status.
 pub fn run(cli: &Cli) -> u8 {
     if let Some(jobs) = cli.jobs {

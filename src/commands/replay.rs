@@ -6,58 +6,19 @@ use std::time::Instant;
 use crate::cli::{Cli, HitFormat, ReplayArgs};
 use crate::commands::Output;
 use crate::exit_code;
-use crate::logic::{Lists, lower_rules};
-use crate::pipeline::Pipelines;
 use crate::replay::{self, Options, Schema};
-use crate::settings::Project;
 
 pub fn run(cli: &Cli, args: &ReplayArgs, out: &Output) -> Result<u8, String> {
     let started = Instant::now();
-    let project = if cli.no_config {
-        Project::without_config()
-    } else {
-        Project::discover(cli.config.as_deref(), &crate::lint::codes())
-            .map_err(|e| e.to_string())?
-    };
-    let files = crate::load::discover(&args.rules).map_err(|e| e.to_string())?;
-    let loaded = crate::load::load_files(&files);
-    for d in loaded
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == crate::diagnostic::Severity::Error)
-    {
-        let at = d
-            .position()
-            .map_or(String::new(), |p| format!(":{}:{}", p.0, p.1));
-        out.error(&format!(
-            "{}{at}: {} (file skipped)",
-            d.file_name(),
-            d.message
-        ));
+    let project = super::project(cli)?;
+    let lowered = super::lower(&args.rules, &project)?;
+    for problem in &lowered.problems {
+        out.error(&format!("{problem} (skipped)"));
     }
-    let lists = match project.root {
-        Some(_) => Lists::load(&project.lists).map_err(|e| format!("lists: {e}"))?,
-        None => Lists::default(),
-    };
-    let (rules, errors) = lower_rules(&loaded.rules, &lists);
-    for e in &errors {
-        let at = e.file.line_col(e.span.start);
-        out.error(&format!(
-            "{}:{}:{}: rule skipped: {}",
-            e.file.display, at.line, at.column, e.message
-        ));
-    }
+    let (rules, pipelines) = (lowered.rules, lowered.pipelines);
     if rules.is_empty() {
         return Err("no usable rules".into());
     }
-    let pipelines = Pipelines::load(
-        project
-            .root
-            .as_ref()
-            .map(|r| r.join("pipelines"))
-            .as_deref(),
-    )
-    .map_err(|e| e.to_string())?;
     let schema = args
         .schema
         .as_deref()

@@ -8,82 +8,35 @@ use crate::cli::{Cli, TestArgs, TestFormat};
 use crate::commands::Output;
 use crate::exit_code;
 use crate::harness::{self, Expect};
-use crate::logic::{Lists, lower_rules};
-use crate::pipeline::Pipelines;
-use crate::settings::{Profile, Project};
+use crate::settings::Profile;
 
 pub fn run(cli: &Cli, args: &TestArgs, out: &Output) -> Result<u8, String> {
-    let project = if cli.no_config {
-        Project::without_config()
-    } else {
-        Project::discover(cli.config.as_deref(), &crate::lint::codes())
-            .map_err(|e| e.to_string())?
-    };
-    let paths = if args.paths.is_empty() {
-        project.rules.clone()
-    } else {
-        args.paths.clone()
-    };
-    if paths.is_empty() {
-        return Err(
-            "no rule paths given and no stetho.toml found; run `stetho test PATH..`".into(),
-        );
-    }
+    let project = super::project(cli)?;
+    let paths = super::rule_paths(&args.paths, &project, "test")?;
     let profile = args.profile.unwrap_or(project.profile);
     let fixtures_dir = args
         .fixtures
         .clone()
         .unwrap_or_else(|| project.fixtures.clone());
-    let files = crate::load::discover(&paths).map_err(|e| e.to_string())?;
-    let loaded = crate::load::load_files(&files);
-    let mut broken = Vec::new();
-    for d in loaded
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == crate::diagnostic::Severity::Error)
-    {
-        let at = d
-            .position()
-            .map_or(String::new(), |p| format!(":{}:{}", p.0, p.1));
-        broken.push(format!("{}{at}: {}", d.file_name(), d.message));
-    }
-    let lists = match project.root {
-        Some(_) => Lists::load(&project.lists).map_err(|e| format!("lists: {e}"))?,
-        None => Lists::default(),
-    };
-    let (rules, errors) = lower_rules(&loaded.rules, &lists);
-    for e in &errors {
-        let at = e.file.line_col(e.span.start);
-        broken.push(format!(
-            "{}:{}:{}: {}",
-            e.file.display, at.line, at.column, e.message
-        ));
-    }
+    let lowered = super::lower(&paths, &project)?;
+    let (rules, pipelines, broken) = (&lowered.rules, &lowered.pipelines, &lowered.problems);
     // The cases of each lowered rule come from the document it was read from.
     let cases: Vec<Vec<harness::Case>> = rules
         .iter()
         .map(|r| {
-            loaded
-                .rules
+            lowered
+                .models
                 .iter()
                 .find(|m| m.file.display == r.path && m.document == r.document)
                 .map(harness::cases_of)
                 .unwrap_or_default()
         })
         .collect();
-    let pipelines = Pipelines::load(
-        project
-            .root
-            .as_ref()
-            .map(|r| r.join("pipelines"))
-            .as_deref(),
-    )
-    .map_err(|e| e.to_string())?;
     let results = harness::run(
-        &rules,
+        rules,
         &cases,
         &fixtures_dir,
-        &pipelines,
+        pipelines,
         profile == Profile::Healthcare,
     )
     .map_err(|e| e.to_string())?;
@@ -103,7 +56,7 @@ pub fn run(cli: &Cli, args: &TestArgs, out: &Output) -> Result<u8, String> {
     let text = match args.format {
         TestFormat::Human => {
             let mut text = String::new();
-            for line in &broken {
+            for line in broken {
                 let _ = writeln!(text, "FAIL  {line}");
             }
             for r in &results {

@@ -3,25 +3,11 @@
 use crate::cli::{Cli, ReportFormat, ValidateArgs};
 use crate::commands::Output;
 use crate::diagnostic::{self, Severity};
-use crate::settings::Project;
 use crate::{exit_code, lint, validate};
 
 pub fn run(cli: &Cli, args: &ValidateArgs, out: &Output) -> Result<u8, String> {
-    let project = if cli.no_config {
-        Project::without_config()
-    } else {
-        Project::discover(cli.config.as_deref(), &lint::codes()).map_err(|e| e.to_string())?
-    };
-    let paths = if args.paths.is_empty() {
-        project.rules.clone()
-    } else {
-        args.paths.clone()
-    };
-    if paths.is_empty() {
-        return Err(
-            "no rule paths given and no stetho.toml found; run `stetho validate PATH..`".into(),
-        );
-    }
+    let project = super::project(cli)?;
+    let paths = super::rule_paths(&args.paths, &project, "validate")?;
     let profile = args.profile.unwrap_or(project.profile);
     let report = validate::validate(&paths, &project, profile, validate::today())
         .map_err(|e| e.to_string())?;

@@ -26,8 +26,9 @@ pub fn is_valid(digits: &[u8; 10]) -> bool {
     check == u32::from(digits[9])
 }
 
-/// Valid NHS numbers in `text`, in order of appearance (with repeats).
-pub fn find_all(text: &str) -> Vec<[u8; 10]> {
+/// Every valid NHS number in `text`, in order of appearance (with repeats):
+/// byte offset, length as written (10, or 12 when grouped), digits.
+fn scan(text: &str) -> Vec<(usize, usize, [u8; 10])> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
     let mut i = 0;
@@ -39,7 +40,7 @@ pub fn find_all(text: &str) -> Vec<[u8; 10]> {
         if let Some((digits, len)) = candidate(&bytes[i..]) {
             let next = bytes.get(i + len);
             if !next.is_some_and(u8::is_ascii_digit) && is_valid(&digits) {
-                found.push(digits);
+                found.push((i, len, digits));
                 i += len;
                 continue;
             }
@@ -47,6 +48,14 @@ pub fn find_all(text: &str) -> Vec<[u8; 10]> {
         i += 1;
     }
     found
+}
+
+/// Valid NHS numbers in `text`, in order of appearance (with repeats).
+pub fn find_all(text: &str) -> Vec<[u8; 10]> {
+    scan(text)
+        .into_iter()
+        .map(|(_, _, digits)| digits)
+        .collect()
 }
 
 /// Ten digits at the start of `s`, together or as 3-3-4 groups with one
@@ -77,27 +86,10 @@ fn candidate(s: &[u8]) -> Option<([u8; 10], usize)> {
 /// offsets: numbers that may belong to real patients. Fixtures must only
 /// hold 999-range test numbers.
 pub fn real_looking(text: &str) -> Vec<(usize, usize, [u8; 10])> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() || (i > 0 && bytes[i - 1].is_ascii_digit()) {
-            i += 1;
-            continue;
-        }
-        if let Some((digits, len)) = candidate(&bytes[i..]) {
-            let next = bytes.get(i + len);
-            if !next.is_some_and(u8::is_ascii_digit) && is_valid(&digits) {
-                if digits[..3] != [9, 9, 9] {
-                    out.push((i, len, digits));
-                }
-                i += len;
-                continue;
-            }
-        }
-        i += 1;
-    }
-    out
+    scan(text)
+        .into_iter()
+        .filter(|(_, _, digits)| digits[..3] != [9, 9, 9])
+        .collect()
 }
 
 /// An NHS number with all but its last three digits hidden, for messages

@@ -17,7 +17,6 @@ use super::{
     Body, CmpOp, Correlation, CorrelationKind, Expr, Pattern, Position, Pred, RuleLogic, Test,
     TimePart,
 };
-use crate::diagnostic::Diagnostic;
 use crate::model::condition::{self, Quantifier};
 use crate::model::modifier::Group;
 use crate::model::{Detection, Item, Modifier, Rule, RuleKind, Search};
@@ -106,11 +105,6 @@ impl LowerError {
             span,
             message: message.into(),
         }
-    }
-
-    pub fn to_diagnostic(&self) -> Diagnostic {
-        Diagnostic::error("STH500", format!("cannot use this rule: {}", self.message))
-            .at(&self.file, self.span)
     }
 }
 
@@ -736,7 +730,7 @@ fn apply_filter(
                 rule.id.as_ref().is_some_and(|id| id.text == r.text)
                     || rule.name.as_ref().is_some_and(|n| n.text == r.text)
             });
-        if !named || !logsource_covers(&filter.logsource, &rule.logsource) {
+        if !named || !filter.logsource.covers(&rule.logsource) {
             continue;
         }
         if let Body::Detection(body) = &mut logic.body {
@@ -745,16 +739,6 @@ fn apply_filter(
         }
     }
     Ok(())
-}
-
-/// Whether every key the filter's logsource sets equals the rule's.
-fn logsource_covers(filter: &crate::model::LogSource, rule: &crate::model::LogSource) -> bool {
-    let same = |f: &Option<String>, r: &Option<String>| {
-        f.as_ref().is_none_or(|f| r.as_deref() == Some(f.as_str()))
-    };
-    same(&filter.product, &rule.product)
-        && same(&filter.category, &rule.category)
-        && same(&filter.service, &rule.service)
 }
 
 fn lower_correlation(rule: &Rule, lowered: &[RuleLogic]) -> Result<Correlation, LowerError> {

@@ -117,11 +117,6 @@ impl Pattern {
         out.push('$');
         out
     }
-
-    /// Whether the pattern has wildcards anywhere.
-    pub fn has_wildcards(&self) -> bool {
-        !matches!(self, Pattern::Exact(_))
-    }
 }
 
 impl fmt::Display for Pattern {

@@ -76,6 +76,27 @@ impl LogSource {
         }
     }
 
+    /// Whether `self` (a pipeline source, a field catalogue, a filter) applies
+    /// to a rule's log source: every key `self` sets equals the rule's.
+    pub fn covers(&self, rule: &LogSource) -> bool {
+        let same = |mine: &Option<String>, theirs: &Option<String>| {
+            mine.as_ref()
+                .is_none_or(|m| theirs.as_deref() == Some(m.as_str()))
+        };
+        same(&self.product, &rule.product)
+            && same(&self.category, &rule.category)
+            && same(&self.service, &rule.service)
+    }
+
+    /// How many keys are set: among several covering log sources the most
+    /// specific wins.
+    pub fn specificity(&self) -> usize {
+        [&self.product, &self.category, &self.service]
+            .iter()
+            .filter(|p| p.is_some())
+            .count()
+    }
+
     /// `product/category/service` with missing parts left out.
     pub fn describe(&self) -> String {
         [&self.product, &self.category, &self.service]
