@@ -199,17 +199,8 @@ fn sweep(
         let Some(value) = aggregate(c, window) else {
             continue;
         };
-        if c.condition
-            .iter()
-            .all(|(op, threshold)| op.holds(value, *threshold))
-        {
-            hits.push(CorrelationHit {
-                rule,
-                event: records[end].event,
-                first: records[start].event,
-                group: group.to_vec(),
-                value,
-            });
+        if condition_holds(&c.condition, value) {
+            hits.push(fired(rule, group, window, value));
             start = end + 1;
         }
     }
@@ -237,15 +228,21 @@ fn sweep_closed(
         if let Some(value) = aggregate(c, window)
             && condition_holds(&c.condition, value)
         {
-            hits.push(CorrelationHit {
-                rule,
-                event: records[end].event,
-                first: records[start].event,
-                group: group.to_vec(),
-                value,
-            });
+            hits.push(fired(rule, group, window, value));
         }
         start = end + 1;
+    }
+}
+
+/// The hit for a window that satisfied the condition, reported at its last
+/// event.
+fn fired(rule: usize, group: &[String], window: &[Record], value: f64) -> CorrelationHit {
+    CorrelationHit {
+        rule,
+        event: window[window.len() - 1].event,
+        first: window[0].event,
+        group: group.to_vec(),
+        value,
     }
 }
 

@@ -80,13 +80,22 @@ pub fn first<'a>(event: &'a Value, path: &str) -> Option<&'a Value> {
 /// Every scalar value in the event as text, recursively (keyword search:
 /// the specification searches the whole event, numbers included).
 pub fn any_string(event: &Value, visit: &mut dyn FnMut(&str) -> bool) -> bool {
-    match event {
-        Value::String(s) => visit(s),
-        Value::Array(items) => items.iter().any(|i| any_string(i, visit)),
-        Value::Object(map) => map.values().any(|v| any_string(v, visit)),
-        Value::Number(n) => visit(&n.to_string()),
-        Value::Bool(b) => visit(if *b { "true" } else { "false" }),
+    // One buffer for the whole walk: numbers are formatted into it rather
+    // than allocated per value.
+    let mut buffer = String::new();
+    any_scalar_text(event, &mut buffer, visit)
+}
+
+fn any_scalar_text(
+    value: &Value,
+    buffer: &mut String,
+    visit: &mut dyn FnMut(&str) -> bool,
+) -> bool {
+    match value {
+        Value::Array(items) => items.iter().any(|i| any_scalar_text(i, buffer, visit)),
+        Value::Object(map) => map.values().any(|v| any_scalar_text(v, buffer, visit)),
         Value::Null => false,
+        scalar => text_of(scalar, buffer).is_some_and(&mut *visit),
     }
 }
 
