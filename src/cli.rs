@@ -73,7 +73,25 @@ Exit codes: 0 done (hits or not), 2 usage or I/O error.")]
     Replay(ReplayArgs),
     /// List every check with its code, default severity and summary.
     Checks(ChecksArgs),
+    /// Work with fixtures: import console exports, scrub recordings.
+    #[command(subcommand)]
+    Fixture(FixtureCommand),
 }
+
+#[derive(Debug, Subcommand)]
+pub enum FixtureCommand {
+    /// Turn a Defender XDR advanced hunting or Sentinel export (CSV or JSON)
+    /// into a fixture with the right header.
+    Import(FixtureImportArgs),
+    /// Pseudonymise a recording deterministically.
+    Scrub(FixtureScrubArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FixtureImportArgs {}
+
+#[derive(Debug, Args)]
+pub struct FixtureScrubArgs {}
 
 #[derive(Debug, Args)]
 pub struct TestArgs {

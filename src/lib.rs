@@ -26,3 +26,4 @@ pub mod settings;
 pub mod source;
 pub mod suggest;
 pub mod validate;
+pub mod write;

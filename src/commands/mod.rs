@@ -3,6 +3,7 @@
 //! (`stetho validate | head`) a quiet, successful exit.
 
 pub mod checks;
+pub mod fixture;
 pub mod replay;
 pub mod test;
 pub mod validate;
@@ -155,6 +156,7 @@ pub fn run(cli: &Cli) -> u8 {
         Command::Checks(args) => checks::run(args, &out),
         Command::Replay(args) => replay::run(cli, args, &out),
         Command::Test(args) => test::run(cli, args, &out),
+        Command::Fixture(command) => fixture::run(cli, command, &out),
     }
     .unwrap_or_else(|message| {
         out.error(&message);
