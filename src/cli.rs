@@ -53,11 +53,14 @@ Exit codes: 0 clean (warnings allowed), 1 errors, 2 usage or I/O error.")]
 Examples:
   stetho test                      # the project's rules and test-events/
   stetho test detections/ehr       # some rules
-  stetho test --format json
+  stetho test --id 9d9dc299-61ab-4f9f-ba84-95148431ff9d --tag attack.t1490
+  stetho test --accept             # write new and changed hit snapshots
+  stetho test --format junit > stetho-tests.xml
 
 Each rule lists its cases under `tests:` (fixture, expect: match|no-match or
-hits: N, optional lines). Exit codes: 0 all passed, 1 a case failed, 2 usage
-or I/O error.")]
+hits: N, optional lines). Every rule also runs over every fixture of its log
+source; its hits are compared with test-events/.snapshots/<rule-id>.snap.yml.
+Exit codes: 0 all passed, 1 a check failed, 2 usage or I/O error.")]
     Test(TestArgs),
     /// Stream events through rules and print the hits (ad-hoc hunting over
     /// fixtures and log exports).
@@ -82,8 +85,32 @@ Exit codes: 0 done (hits or not), 2 usage or I/O error.")]
 pub enum FixtureCommand {
     /// Turn a Defender XDR advanced hunting or Sentinel export (CSV or JSON)
     /// into a fixture with the right header.
+    #[command(after_help = "\
+Examples:
+  stetho fixture import hunt.csv --out test-events/ransomware/vss_tp.ndjson
+  stetho fixture import signins.csv --schema sentinel.SigninLogs --description 'MFA burst'
+  stetho fixture import export.json --scrub --out test-events/ehr/access.ndjson
+
+The table is inferred from the column names (`TimeGenerated [UTC]` is read as
+TimeGenerated) unless --schema names it. Values are typed by the table's
+column types; empty cells are left out. Exit codes: 0 imported, 1 the data
+holds real-looking NHS numbers (use --scrub) or scrubbing would change rule
+hits, 2 usage, I/O or format error.")]
     Import(FixtureImportArgs),
     /// Pseudonymise a recording deterministically.
+    #[command(after_help = "\
+Examples:
+  stetho fixture scrub recording.ndjson --out test-events/ehr/access_tp.ndjson
+  stetho fixture scrub test-events/ehr/access_tp.ndjson --in-place
+  stetho fixture scrub recording.ndjson --keep DeviceName --rules detections/ehr
+
+Replaces NHS numbers (with 999-range numbers), e-mail addresses (user-N@same
+domain), public IPs (documentation ranges), and people, accounts, patient
+identifiers and hosts in fields known to hold them, consistently within the
+file. Fields the rules test keep their text except for NHS numbers, e-mails
+and public IPs. The rules are replayed over both versions; if their hits
+differ nothing is written. Exit codes: 0 scrubbed, 1 rule hits would change,
+2 usage, I/O or format error.")]
     Scrub(FixtureScrubArgs),
 }
 
@@ -106,12 +133,23 @@ pub struct TestArgs {
     /// Rule dialect: under `healthcare` every rule needs a positive test.
     #[arg(long, value_enum)]
     pub profile: Option<Profile>,
+    /// Write new and changed hit snapshots and remove orphans (atomically).
+    #[arg(long)]
+    pub accept: bool,
+    /// Only the rule with this id, name or title (repeatable).
+    #[arg(long = "id", value_name = "ID")]
+    pub ids: Vec<String>,
+    /// Only rules with this tag, e.g. `attack.t1490` or `attack.impact`
+    /// (repeatable; a rule needs one of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum TestFormat {
     Human,
     Json,
+    Junit,
 }
 
 #[derive(Debug, Args)]

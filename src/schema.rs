@@ -25,6 +25,8 @@ pub enum SchemaKind {
     Correlation,
     Filter,
     Healthcare,
+    /// A fixture header, sidecar or folder defaults file.
+    Fixture,
 }
 
 impl SchemaKind {
@@ -34,12 +36,14 @@ impl SchemaKind {
             SchemaKind::Correlation => "sigma-correlation.schema.json",
             SchemaKind::Filter => "sigma-filter.schema.json",
             SchemaKind::Healthcare => "healthcare.schema.json",
+            SchemaKind::Fixture => "fixture.schema.json",
         }
     }
 
     fn code(self) -> &'static str {
         match self {
             SchemaKind::Healthcare => "STH101",
+            SchemaKind::Fixture => "STH401",
             _ => "STH100",
         }
     }
@@ -56,11 +60,13 @@ fn compiled(kind: SchemaKind) -> Option<&'static Compiled> {
     static CORRELATION: OnceLock<Option<Compiled>> = OnceLock::new();
     static FILTER: OnceLock<Option<Compiled>> = OnceLock::new();
     static HEALTHCARE: OnceLock<Option<Compiled>> = OnceLock::new();
+    static FIXTURE: OnceLock<Option<Compiled>> = OnceLock::new();
     let cell = match kind {
         SchemaKind::Rule => &RULE,
         SchemaKind::Correlation => &CORRELATION,
         SchemaKind::Filter => &FILTER,
         SchemaKind::Healthcare => &HEALTHCARE,
+        SchemaKind::Fixture => &FIXTURE,
     };
     cell.get_or_init(|| {
         let text = catalogue::embedded(kind.file())?;

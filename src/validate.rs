@@ -71,6 +71,9 @@ pub fn validate(
     let mut files = loaded.files;
     if project.root.is_some() && project.fixtures.is_dir() {
         scan_fixtures(&project.fixtures, &mut files, &mut diagnostics);
+        let discovered = crate::fixture::discover::discover(&project.fixtures);
+        files.extend(discovered.files);
+        diagnostics.extend(discovered.diagnostics);
     }
     let mut diagnostics = lint::apply_levels(diagnostics, project);
     diagnostic::sort(&mut diagnostics);

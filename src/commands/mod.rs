@@ -94,6 +94,8 @@ pub struct Lowered {
     /// Files and rules that could not be used, as `file:line:col: message`.
     pub problems: Vec<String>,
     pub pipelines: crate::pipeline::Pipelines,
+    /// The project's value lists, for lowering parts of rules later.
+    pub lists: crate::logic::Lists,
 }
 
 /// Load rule files, resolve placeholders from the project's lists, lower
@@ -140,6 +142,7 @@ pub fn lower(
         rules,
         problems,
         pipelines,
+        lists,
     })
 }
 

@@ -1,13 +1,12 @@
-//! `stetho test`: replay each rule's fixtures and check its expectations.
+//! `stetho test`: replay the fixtures through the rules and judge the
+//! cases, the benign sweep and the hit snapshots (see [`crate::harness`]).
 
-use std::fmt::Write as _;
-
-use serde_json::json;
+use std::io::IsTerminal;
 
 use crate::cli::{Cli, TestArgs, TestFormat};
 use crate::commands::Output;
 use crate::exit_code;
-use crate::harness::{self, Expect};
+use crate::harness::{self, report};
 use crate::settings::Profile;
 
 pub fn run(cli: &Cli, args: &TestArgs, out: &Output) -> Result<u8, String> {
@@ -19,114 +18,99 @@ pub fn run(cli: &Cli, args: &TestArgs, out: &Output) -> Result<u8, String> {
         .clone()
         .unwrap_or_else(|| project.fixtures.clone());
     let lowered = super::lower(&paths, &project)?;
-    let (rules, pipelines, broken) = (&lowered.rules, &lowered.pipelines, &lowered.problems);
-    // The cases of each lowered rule come from the document it was read from.
-    let cases: Vec<Vec<harness::Case>> = rules
+    let rules = &lowered.rules;
+    let discovered = crate::fixture::discover::discover(&fixtures_dir);
+
+    let models: Vec<Option<&crate::model::Rule>> = rules
         .iter()
         .map(|r| {
             lowered
                 .models
                 .iter()
                 .find(|m| m.file.display == r.path && m.document == r.document)
-                .map(harness::cases_of)
-                .unwrap_or_default()
         })
         .collect();
-    let results = harness::run(
-        rules,
-        &cases,
-        &fixtures_dir,
-        pipelines,
-        profile == Profile::Healthcare,
-    )
-    .map_err(|e| e.to_string())?;
+    let selected: Vec<bool> = rules
+        .iter()
+        .zip(&models)
+        .map(|(rule, model)| {
+            let id_ok = args.ids.is_empty()
+                || args.ids.iter().any(|id| {
+                    [
+                        rule.id.as_deref(),
+                        rule.name.as_deref(),
+                        Some(rule.title.as_str()),
+                    ]
+                    .contains(&Some(id.as_str()))
+                });
+            let tags: Vec<&str> = model
+                .and_then(|m| m.root.get("tags"))
+                .map(|t| t.string_list().into_iter().map(|(t, _)| t).collect())
+                .unwrap_or_default();
+            let tag_ok = args.tags.is_empty()
+                || args
+                    .tags
+                    .iter()
+                    .any(|want| tags.iter().any(|t| t.eq_ignore_ascii_case(want)));
+            id_ok && tag_ok
+        })
+        .collect();
+    let whole_project = args.paths.is_empty()
+        && args.ids.is_empty()
+        && args.tags.is_empty()
+        && args.fixtures.is_none()
+        && project.root.is_some();
 
-    let case_count: usize = results
-        .iter()
-        .map(|r| r.cases.len() + r.problems.len())
-        .sum();
-    let failed: usize = results
-        .iter()
-        .map(|r| r.cases.iter().filter(|c| c.failure.is_some()).count() + r.problems.len())
-        .sum::<usize>()
-        + broken.len();
-    let passed = case_count - (failed - broken.len());
-    let fixtures: std::collections::BTreeSet<&str> =
-        cases.iter().flatten().map(|c| c.fixture.as_str()).collect();
+    let progress = (std::io::stderr().is_terminal()
+        && !out.quiet
+        && discovered.fixtures.len() > 20)
+        .then(|| {
+            let bar = indicatif::ProgressBar::new(discovered.fixtures.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} fixtures")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+    let input = harness::Input {
+        rules,
+        models,
+        lists: &lowered.lists,
+        pipelines: &lowered.pipelines,
+        fixtures: &discovered.fixtures,
+        selected,
+    };
+    let settings = harness::Settings {
+        fixtures_dir: &fixtures_dir,
+        strict: profile == Profile::Healthcare,
+        accept: args.accept,
+        whole_project,
+    };
+    let outcome = harness::run(&input, &settings, progress.as_ref());
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+
+    let mut errors = lowered.problems.clone();
+    errors.extend(discovered.diagnostics.iter().map(|d| {
+        let at = d
+            .position()
+            .map_or(String::new(), |p| format!(":{}:{}", p.0, p.1));
+        format!("{}{at}: {} [{}]", d.file_name(), d.message, d.code)
+    }));
+    let run = report::Run {
+        outcome: &outcome,
+        rules,
+        fixtures: discovered.fixtures.len(),
+        errors,
+    };
     let text = match args.format {
-        TestFormat::Human => {
-            let mut text = String::new();
-            for line in broken {
-                let _ = writeln!(text, "FAIL  {line}");
-            }
-            for r in &results {
-                let rule = &rules[r.rule];
-                let hits: usize = r.cases.iter().map(|c| c.hits.len()).sum();
-                let status = if r.passed() { "PASS" } else { "FAIL" };
-                let _ = writeln!(
-                    text,
-                    "{status}  {}  ({} cases, {hits} hits)  {}",
-                    rule.title,
-                    r.cases.len(),
-                    rule.path
-                );
-                for c in r.cases.iter().filter(|c| c.failure.is_some()) {
-                    let _ = writeln!(
-                        text,
-                        "      {}: {}",
-                        c.case.fixture,
-                        c.failure.as_deref().unwrap_or("")
-                    );
-                }
-                for p in &r.problems {
-                    let _ = writeln!(text, "      {p}");
-                }
-            }
-            let _ = writeln!(text, "{passed} passed, {failed} failed");
-            text
-        }
-        TestFormat::Json => {
-            let results_json: Vec<serde_json::Value> = results
-                .iter()
-                .map(|r| {
-                    let rule = &rules[r.rule];
-                    json!({
-                        "rule_id": rule.key(),
-                        "title": rule.title,
-                        "path": rule.path,
-                        "passed": r.passed(),
-                        "problems": r.problems,
-                        "cases": r.cases.iter().map(|c| json!({
-                            "fixture": c.case.fixture,
-                            "expect": match c.case.expect {
-                                Expect::Match => json!("match"),
-                                Expect::NoMatch => json!("no-match"),
-                                Expect::Hits(n) => json!({"hits": n}),
-                            },
-                            "hit_lines": c.hits,
-                            "passed": c.failure.is_none(),
-                            "message": c.failure,
-                        })).collect::<Vec<_>>(),
-                    })
-                })
-                .collect();
-            let mut text = serde_json::to_string_pretty(&json!({
-                "rules": results.len(),
-                "fixtures": fixtures.len(),
-                "cases": case_count,
-                "passed": passed,
-                "failed": failed,
-                "snapshot_changes": 0,
-                "errors": broken,
-                "results": results_json,
-            }))
-            .unwrap_or_default();
-            text.push('\n');
-            text
-        }
+        TestFormat::Human => report::human(&run, out.color, args.accept),
+        TestFormat::Json => report::json(&run),
+        TestFormat::Junit => report::junit(&run),
     };
     out.print(&text);
-    Ok(if failed > 0 {
+    Ok(if run.failed() > 0 {
         exit_code::FINDINGS
     } else {
         exit_code::CLEAN

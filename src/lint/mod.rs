@@ -252,6 +252,24 @@ pub const REGISTRY: &[(Lint, Check)] = &[
         ),
         Check::BuiltIn,
     ),
+    (
+        lint(
+            "STH401",
+            "fixture-header-invalid",
+            Error,
+            "A fixture header, sidecar or folder defaults file breaks schemas/fixture.schema.json.",
+        ),
+        Check::BuiltIn,
+    ),
+    (
+        lint(
+            "STH402",
+            "fixture-header-twice",
+            Error,
+            "A fixture has both a first-line header and a sidecar header.",
+        ),
+        Check::BuiltIn,
+    ),
 ];
 
 /// Every code, for validating `[lints]` in `stetho.toml`.

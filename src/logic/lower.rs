@@ -173,6 +173,24 @@ pub fn lower_detection(rule: &Rule, lists: &Lists) -> Result<Expr, LowerError> {
     lower_block(rule, detection, lists)
 }
 
+/// Each named search identifier of a detection rule on its own, in file
+/// order: what near-miss reports and `explain` evaluate one by one.
+pub fn lower_selections(rule: &Rule, lists: &Lists) -> Result<Vec<(String, Expr)>, LowerError> {
+    let Some(detection) = rule.detection.as_ref() else {
+        return Ok(Vec::new());
+    };
+    detection
+        .identifiers
+        .iter()
+        .map(|ident| {
+            Ok((
+                ident.name.clone(),
+                lower_search(rule, &ident.search, lists)?,
+            ))
+        })
+        .collect()
+}
+
 fn lower_block(rule: &Rule, detection: &Detection, lists: &Lists) -> Result<Expr, LowerError> {
     if detection.conditions.is_empty() {
         let span = detection

@@ -133,7 +133,8 @@ fn shipped_fixtures_hit_as_their_rules_expect() {
             ]);
             assert_eq!(run.code, 0, "{name}: {}", run.stderr);
             let hits = jsonl(&run.stdout);
-            if name.ends_with("_near_miss.ndjson") {
+            let benign = area.file_name() == "baseline";
+            if benign || name.ends_with("_near_miss.ndjson") {
                 assert!(hits.is_empty(), "{name} hit: {hits:?}");
             } else {
                 assert!(!hits.is_empty(), "{name} did not hit");
