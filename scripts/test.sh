@@ -19,5 +19,9 @@ cargo clippy --locked --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --locked
 
+echo "== the JUnit report of the shipped library parses as XML"
+cargo run --locked --quiet -- test --format junit \
+  | python3 -c 'import sys, xml.dom.minidom; d = xml.dom.minidom.parse(sys.stdin); assert d.documentElement.tagName == "testsuites"'
+
 echo "== differential test against pySigma's SQLite backend (PyPI, pinned)"
 python3 scripts/differential/run.py

@@ -58,6 +58,7 @@ fn expect_text(expect: &Expect) -> String {
     match expect {
         Expect::Match => "match".into(),
         Expect::NoMatch => "no-match".into(),
+        Expect::Hits(1) => "1 hit".into(),
         Expect::Hits(n) => format!("{n} hits"),
     }
 }
