@@ -74,6 +74,19 @@ Inputs: NDJSON, a JSON array or JSON documents, `.gz` compressed, `-` for stdin.
 A fixture header line ({\"stetho_fixture\": {\"schema\": ...}}) sets the schema of its file.
 Exit codes: 0 done (hits or not), 2 usage or I/O error.")]
     Replay(ReplayArgs),
+    /// Compile rules to KQL for Defender XDR advanced hunting or Sentinel.
+    #[command(after_help = "\
+Examples:
+  stetho compile                                   # the project's rules, Defender XDR
+  stetho compile --pipeline sentinel detections/ehr
+  stetho compile --format jsonl > compiled.jsonl
+  stetho compile --out dist/kql
+
+A rule that cannot be expressed for the target (no table for its log source,
+an unmapped field, a construct KQL lacks) is an error naming the rule and the
+construct; nothing is dropped silently. Exit codes: 0 every rule compiled,
+1 a rule could not be compiled, 2 usage or I/O error.")]
+    Compile(CompileArgs),
     /// List every check with its code, default severity and summary.
     Checks(ChecksArgs),
     /// Work with fixtures: import console exports, scrub recordings.
@@ -185,6 +198,40 @@ pub struct ReplayArgs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum HitFormat {
     Table,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct CompileArgs {
+    /// Rule files or folders (default: `rules` in stetho.toml).
+    pub paths: Vec<PathBuf>,
+    /// What to produce.
+    #[arg(long, value_enum, default_value_t = Target::Kql)]
+    pub target: Target,
+    /// Pipeline (field and log-source mapping): `defender_xdr`, `sentinel`,
+    /// `healthcare` or one of the project's `pipelines/`.
+    #[arg(long, value_name = "NAME", default_value = "defender_xdr")]
+    pub pipeline: String,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = CompileFormat::Text)]
+    pub format: CompileFormat,
+    /// Write one file per rule into this folder (atomically) instead of
+    /// printing.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// A hunting query per rule.
+    Kql,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompileFormat {
+    /// The queries, each under a comment naming its rule.
+    Text,
+    /// One JSON object per rule: id, title, path, target, output or error.
     Jsonl,
 }
 

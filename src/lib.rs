@@ -6,6 +6,7 @@
 //! [`catalogue`] holds the bundled reference data (ATT&CK, CAF, fields);
 //! [`settings`] resolves `stetho.toml`; [`commands`] is the thin CLI layer.
 
+pub mod backend;
 pub mod catalogue;
 pub mod cli;
 pub mod commands;

@@ -3,6 +3,7 @@
 //! (`stetho validate | head`) a quiet, successful exit.
 
 pub mod checks;
+pub mod compile;
 pub mod fixture;
 pub mod replay;
 pub mod test;
@@ -157,6 +158,7 @@ pub fn run(cli: &Cli) -> u8 {
     match &cli.command {
         Command::Validate(args) => validate::run(cli, args, &out),
         Command::Checks(args) => checks::run(args, &out),
+        Command::Compile(args) => compile::run(cli, args, &out),
         Command::Replay(args) => replay::run(cli, args, &out),
         Command::Test(args) => test::run(cli, args, &out),
         Command::Fixture(command) => fixture::run(cli, command, &out),

@@ -4,6 +4,7 @@ mod common;
 mod corpus;
 mod formats;
 mod invalid;
+mod kql;
 mod project;
 mod replay;
 mod test_cmd;

@@ -1,0 +1,841 @@
+//! The KQL backend: a hunting query per rule for Microsoft Defender XDR
+//! advanced hunting or Microsoft Sentinel.
+//!
+//! It reads the backend-neutral logic after the pipeline has mapped it to
+//! the target's columns, so the query tests exactly what `stetho test`
+//! replayed. Choices that keep the query faithful to the evaluator:
+//! - string operators are case-insensitive (`=~`, `in~`, `contains`,
+//!   `startswith`, `endswith`) unless the rule says `cased` (`_cs` forms);
+//! - a wildcard inside a value becomes an anchored, case-insensitive
+//!   `matches regex`, never an unanchored or case-sensitive one;
+//! - every string constant is a verbatim literal `@'...'` with `'` doubled
+//!   (the form Microsoft's parser decodes exactly), or an escaped `'...'` when
+//!   it holds a line break, so no value can change the query's structure;
+//! - strings are never null in Kusto: emptiness is `isempty()`;
+//! - long `or` chains are grouped in parentheses, keeping the parser's
+//!   syntax depth far below its limit (about 750 chained terms).
+//!
+//! What a target cannot express is an error naming the construct, never a
+//! silently dropped condition.
+
+use std::fmt::Write as _;
+
+use super::CompileError;
+use super::kusto::{self, ColumnType};
+use crate::logic::{
+    Body, Correlation, CorrelationKind, Expr, Pattern, Piece, Position, Pred, RuleLogic, Test,
+    TimePart,
+};
+use crate::pipeline::{Pipeline, Source};
+
+/// Lines longer than this are broken, one operand per line.
+const MAX_INLINE: usize = 100;
+/// Most operands of one `and`/`or` before they are grouped in parentheses.
+const MAX_CHAIN: usize = 200;
+
+/// Compile rule `index` of `rules` (correlations need the rules they
+/// correlate) for `pipeline`.
+pub fn compile(
+    rules: &[RuleLogic],
+    index: usize,
+    pipeline: &Pipeline,
+) -> Result<String, CompileError> {
+    let rule = &rules[index];
+    match &rule.body {
+        Body::Detection(expr) => {
+            let (source, mapped) = map_rule(rule, expr, pipeline)?;
+            let mut query = Query::new(rule, pipeline, source);
+            query.detection(&mapped)?;
+            Ok(query.finish())
+        }
+        Body::Correlation(correlation) => correlation_query(rules, index, correlation, pipeline),
+    }
+}
+
+/// The source of a rule's log source and its expression in that source's
+/// columns (the source's own constant predicates included).
+fn map_rule<'p>(
+    rule: &RuleLogic,
+    expr: &Expr,
+    pipeline: &'p Pipeline,
+) -> Result<(&'p Source, Expr), CompileError> {
+    let source = pipeline.source_for(&rule.logsource).ok_or_else(|| {
+        CompileError::new(
+            rule,
+            format!(
+                "pipeline `{}` has no table for log source {}",
+                pipeline.name,
+                rule.logsource.describe()
+            ),
+        )
+    })?;
+    if !kusto::has_table(&pipeline.name, &source.table) {
+        return Err(CompileError::new(
+            rule,
+            format!(
+                "table `{}` is not in the Kusto schemas of pipeline `{}`",
+                source.table, pipeline.name
+            ),
+        ));
+    }
+    let mapped = source
+        .map(&pipeline.name, expr, rule.taxonomy.as_deref(), true)
+        .map_err(|e| CompileError::new(rule, e.to_string()))?;
+    Ok((source, mapped))
+}
+
+/// A query under construction.
+struct Query<'a> {
+    rule: &'a RuleLogic,
+    pipeline: &'a Pipeline,
+    source: &'a Source,
+    /// Operators before the final `where` (NHS number counting).
+    stages: Vec<String>,
+    /// Columns added by those stages, projected away at the end.
+    helpers: Vec<String>,
+    /// The source's constant predicates, when the rule has them.
+    prefilter: Option<String>,
+    condition: String,
+}
+
+impl<'a> Query<'a> {
+    fn new(rule: &'a RuleLogic, pipeline: &'a Pipeline, source: &'a Source) -> Query<'a> {
+        Query {
+            rule,
+            pipeline,
+            source,
+            stages: Vec::new(),
+            helpers: Vec::new(),
+            prefilter: None,
+            condition: String::new(),
+        }
+    }
+
+    /// The rule's condition; the source's constant predicates (ActionType)
+    /// go first, on their own line, so the table is narrowed before any
+    /// costly stage.
+    fn detection(&mut self, expr: &Expr) -> Result<(), CompileError> {
+        let constant = match self.source.where_expr() {
+            Expr::And(parts) => parts,
+            Expr::Const(true) => Vec::new(),
+            other => vec![other],
+        };
+        let rest = match expr {
+            Expr::And(parts) if !constant.is_empty() && parts.starts_with(&constant) => {
+                Expr::and(parts[constant.len()..].to_vec())
+            }
+            other => {
+                self.prefilter = None;
+                self.condition = self.render(other, 1)?;
+                return Ok(());
+            }
+        };
+        self.prefilter = Some(self.render(&Expr::and(constant), 1)?);
+        self.condition = self.render(&rest, 1)?;
+        Ok(())
+    }
+
+    fn finish(self) -> String {
+        let mut out = self.source.table.clone();
+        if let Some(prefilter) = &self.prefilter {
+            let _ = write!(out, "\n| where {prefilter}");
+        }
+        for stage in &self.stages {
+            let _ = write!(out, "\n| {stage}");
+        }
+        if self.condition != "true" {
+            let _ = write!(out, "\n| where {}", self.condition);
+        }
+        if !self.helpers.is_empty() {
+            let _ = write!(out, "\n| project-away {}", self.helpers.join(", "));
+        }
+        out
+    }
+
+    fn error(&self, message: impl Into<String>) -> CompileError {
+        CompileError::new(self.rule, message)
+    }
+
+    /// An expression, broken over lines at `depth` when long.
+    fn render(&mut self, expr: &Expr, depth: usize) -> Result<String, CompileError> {
+        match expr {
+            Expr::Const(true) => Ok("true".into()),
+            Expr::Const(false) => Ok("false".into()),
+            Expr::Pred(p) => self.predicate(p),
+            Expr::Not(inner) => {
+                let text = self.render(inner, depth + 1)?;
+                Ok(if text.contains('\n') {
+                    format!("not(\n{}{text}\n{})", indent(depth + 1), indent(depth))
+                } else {
+                    format!("not({text})")
+                })
+            }
+            Expr::And(items) => self.chain(items, "and", depth),
+            Expr::Or(items) => {
+                let grouped = self.group_in_lists(items, depth)?;
+                if grouped.len() == 1 {
+                    return Ok(grouped.into_iter().next().unwrap_or_default());
+                }
+                self.join(grouped, "or", depth)
+            }
+        }
+    }
+
+    fn chain(&mut self, items: &[Expr], op: &str, depth: usize) -> Result<String, CompileError> {
+        let mut parts = Vec::with_capacity(items.len());
+        for item in items {
+            parts.push(self.operand(item, depth)?);
+        }
+        self.join(parts, op, depth)
+    }
+
+    /// A child of an `and`/`or` whose line starts at `depth`,
+    /// parenthesised when it is itself a chain.
+    fn operand(&mut self, item: &Expr, depth: usize) -> Result<String, CompileError> {
+        if !matches!(item, Expr::And(_) | Expr::Or(_)) {
+            return self.render(item, depth);
+        }
+        let text = self.render(item, depth + 1)?;
+        Ok(if text.contains('\n') {
+            format!("(\n{}{text}\n{})", indent(depth + 1), indent(depth))
+        } else if text.contains(" and ") || text.contains(" or ") {
+            format!("({text})")
+        } else {
+            text
+        })
+    }
+
+    fn join(&self, parts: Vec<String>, op: &str, depth: usize) -> Result<String, CompileError> {
+        if parts.len() > MAX_CHAIN {
+            // Group long chains so the parser's syntax depth stays small.
+            let groups: Vec<String> = parts
+                .chunks(MAX_CHAIN)
+                .map(|chunk| {
+                    format!(
+                        "(\n{}{}\n{})",
+                        indent(depth + 1),
+                        chunk.join(&format!("\n{}{op} ", indent(depth + 1))),
+                        indent(depth)
+                    )
+                })
+                .collect();
+            return Ok(groups.join(&format!("\n{}{op} ", indent(depth))));
+        }
+        let inline_len: usize = parts.iter().map(|p| p.len() + op.len() + 2).sum();
+        if inline_len <= MAX_INLINE && parts.iter().all(|p| !p.contains('\n')) {
+            return Ok(parts.join(&format!(" {op} ")));
+        }
+        Ok(parts.join(&format!("\n{}{op} ", indent(depth))))
+    }
+
+    /// The operands of an `or`, with case-insensitive (or cased) equality
+    /// tests on one column merged into `in~ (...)` (or `in (...)`).
+    fn group_in_lists(
+        &mut self,
+        items: &[Expr],
+        depth: usize,
+    ) -> Result<Vec<String>, CompileError> {
+        // (column, cased) -> values, in first-seen order.
+        let mut lists: Vec<((String, bool), Vec<String>)> = Vec::new();
+        let mut order: Vec<Result<usize, Expr>> = Vec::new();
+        for item in items {
+            if let Expr::Pred(Pred {
+                field: Some(field),
+                test:
+                    Test::Str {
+                        pattern: Pattern::Exact(value),
+                        cased,
+                    },
+            }) = item
+                && !value.is_empty()
+                && self.column(field)?.1 == ColumnType::String
+            {
+                let key = (field.clone(), *cased);
+                match lists.iter().position(|(k, _)| *k == key) {
+                    Some(i) => lists[i].1.push(value.clone()),
+                    None => {
+                        lists.push((key, vec![value.clone()]));
+                        order.push(Ok(lists.len() - 1));
+                    }
+                }
+            } else {
+                order.push(Err(item.clone()));
+            }
+        }
+        let mut parts = Vec::with_capacity(order.len());
+        for entry in order {
+            match entry {
+                Ok(i) => {
+                    let ((field, cased), values) = &lists[i];
+                    let column = self.column(field)?.0;
+                    parts.push(match (values.as_slice(), cased) {
+                        ([one], false) => format!("{column} =~ {}", literal(one)),
+                        ([one], true) => format!("{column} == {}", literal(one)),
+                        (many, cased) => format!(
+                            "{column} {} ({})",
+                            if *cased { "in" } else { "in~" },
+                            many.iter()
+                                .map(|v| literal(v))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    });
+                }
+                Err(item) => parts.push(self.operand(&item, depth)?),
+            }
+        }
+        Ok(parts)
+    }
+
+    /// How a field is read in the query, and its type. Dotted names reach
+    /// into `dynamic` columns (`Status.errorCode`).
+    fn column(&self, field: &str) -> Result<(String, ColumnType), CompileError> {
+        let table = &self.source.table;
+        let pipeline = &self.pipeline.name;
+        if let Some(t) = kusto::column_type(pipeline, table, field) {
+            return Ok((name(field), t));
+        }
+        if let Some((head, rest)) = field.split_once('.')
+            && kusto::column_type(pipeline, table, head) == Some(ColumnType::Dynamic)
+        {
+            let mut access = name(head);
+            for part in rest.split('.') {
+                let _ = write!(access, "[{}]", plain_literal(part));
+            }
+            return Ok((access, ColumnType::Dynamic));
+        }
+        Err(self.error(format!(
+            "field `{field}`: table `{table}` has no such column (pipeline `{pipeline}`)"
+        )))
+    }
+
+    /// A column read as text.
+    fn text(&self, field: &str) -> Result<String, CompileError> {
+        let (column, t) = self.column(field)?;
+        Ok(match t {
+            ColumnType::String => column,
+            _ => format!("tostring({column})"),
+        })
+    }
+
+    fn predicate(&mut self, pred: &Pred) -> Result<String, CompileError> {
+        let Some(field) = &pred.field else {
+            return self.keyword(&pred.test);
+        };
+        match &pred.test {
+            Test::Str { pattern, cased } => self.string_test(field, pattern, *cased),
+            Test::Regex {
+                pattern,
+                ignore_case,
+                multi_line,
+                dot_all,
+            } => {
+                let flags: String = [(*ignore_case, 'i'), (*multi_line, 'm'), (*dot_all, 's')]
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, f)| *f)
+                    .collect();
+                let pattern = if flags.is_empty() {
+                    pattern.clone()
+                } else {
+                    format!("(?{flags}){pattern}")
+                };
+                Ok(format!(
+                    "{} matches regex {}",
+                    self.text(field)?,
+                    literal(&pattern)
+                ))
+            }
+            Test::Cidr(net) => {
+                let function = match net {
+                    ipnet::IpNet::V4(_) => "ipv4_is_in_range",
+                    ipnet::IpNet::V6(_) => "ipv6_is_in_range",
+                };
+                Ok(format!(
+                    "{function}({}, {})",
+                    self.text(field)?,
+                    literal(&net.to_string())
+                ))
+            }
+            Test::Cmp { op, value } => {
+                let (column, t) = self.column(field)?;
+                let left = match t {
+                    ColumnType::Number => column,
+                    ColumnType::String => format!("todouble({column})"),
+                    _ => format!("todouble(tostring({column}))"),
+                };
+                Ok(format!("{left} {} {}", op.symbol(), number(*value)))
+            }
+            Test::Exists(present) => {
+                let (column, t) = self.column(field)?;
+                Ok(match (t, present) {
+                    (ColumnType::String, true) => format!("isnotempty({column})"),
+                    (ColumnType::String, false) => format!("isempty({column})"),
+                    (_, true) => format!("isnotnull({column})"),
+                    (_, false) => format!("isnull({column})"),
+                })
+            }
+            Test::Null => {
+                let (column, t) = self.column(field)?;
+                Ok(match t {
+                    ColumnType::String => format!("isempty({column})"),
+                    ColumnType::Dynamic => format!("isempty(tostring({column}))"),
+                    _ => format!("isnull({column})"),
+                })
+            }
+            Test::FieldRef {
+                other,
+                position,
+                cased,
+            } => {
+                let (a, b) = (self.text(field)?, self.text(other)?);
+                let (a, b) = if *cased {
+                    (a, b)
+                } else {
+                    (format!("tolower({a})"), format!("tolower({b})"))
+                };
+                Ok(match position {
+                    Position::Whole => format!("{a} == {b}"),
+                    Position::Start => format!("indexof({a}, {b}) == 0"),
+                    Position::Anywhere => format!("indexof({a}, {b}) >= 0"),
+                    Position::End => format!(
+                        "(strlen({a}) >= strlen({b}) and substring({a}, strlen({a}) - strlen({b})) == {b})"
+                    ),
+                })
+            }
+            Test::NhsNumber { min } => self.nhs_numbers(field, *min),
+            Test::TimePart { part, op, value } => {
+                let (column, t) = self.column(field)?;
+                let time = match t {
+                    ColumnType::DateTime => column,
+                    _ => format!("todatetime({column})"),
+                };
+                let read = match part {
+                    TimePart::Minute => format!("datetime_part('minute', {time})"),
+                    TimePart::Hour => format!("datetime_part('hour', {time})"),
+                    TimePart::Day => format!("datetime_part('day', {time})"),
+                    TimePart::Week => format!("week_of_year({time})"),
+                    TimePart::Month => format!("datetime_part('month', {time})"),
+                    TimePart::Year => format!("datetime_part('year', {time})"),
+                };
+                Ok(format!("{read} {} {value}", op.symbol()))
+            }
+        }
+    }
+
+    fn string_test(
+        &self,
+        field: &str,
+        pattern: &Pattern,
+        cased: bool,
+    ) -> Result<String, CompileError> {
+        let (column, t) = self.column(field)?;
+        // Numbers and booleans compare as values when the text is one.
+        if let Pattern::Exact(value) = pattern {
+            match t {
+                ColumnType::Number if value.trim().parse::<f64>().is_ok() => {
+                    return Ok(format!("{column} == {}", value.trim()));
+                }
+                ColumnType::Bool
+                    if value.eq_ignore_ascii_case("true")
+                        || value.eq_ignore_ascii_case("false") =>
+                {
+                    return Ok(format!("{column} == {}", value.to_ascii_lowercase()));
+                }
+                _ => {}
+            }
+        }
+        if t == ColumnType::Dynamic {
+            return Ok(dynamic_string_test(&column, pattern, cased, |c, p| {
+                self.scalar_string_test(&format!("tostring({c})"), p, cased)
+            }));
+        }
+        let text = match t {
+            ColumnType::String => column,
+            _ => format!("tostring({column})"),
+        };
+        Ok(self.scalar_string_test(&text, pattern, cased))
+    }
+
+    /// A string test on text (a string column or a converted value).
+    fn scalar_string_test(&self, text: &str, pattern: &Pattern, cased: bool) -> String {
+        let cs = if cased { "_cs" } else { "" };
+        match pattern {
+            Pattern::Exact(v) if v.is_empty() => format!("isempty({text})"),
+            Pattern::Exact(v) => {
+                format!("{text} {} {}", if cased { "==" } else { "=~" }, literal(v))
+            }
+            Pattern::Contains(v) if v.is_empty() => "true".to_string(),
+            Pattern::Contains(v) => format!("{text} contains{cs} {}", literal(v)),
+            Pattern::StartsWith(v) => format!("{text} startswith{cs} {}", literal(v)),
+            Pattern::EndsWith(v) => format!("{text} endswith{cs} {}", literal(v)),
+            Pattern::Glob(pieces) => format!(
+                "{text} matches regex {}",
+                literal(&glob_regex(pieces, cased))
+            ),
+        }
+    }
+
+    fn keyword(&self, test: &Test) -> Result<String, CompileError> {
+        match test {
+            Test::Str {
+                pattern: Pattern::Contains(v),
+                cased,
+            } => Ok(format!(
+                "* contains{} {}",
+                if *cased { "_cs" } else { "" },
+                literal(v)
+            )),
+            _ => Err(self.error(
+                "a keyword with a wildcard inside, a regex or a non-string test cannot be searched across all columns in KQL",
+            )),
+        }
+    }
+
+    /// `|nhs_number`: count distinct checksum-valid NHS numbers in the
+    /// field with `mv-apply`, then compare the count.
+    ///
+    /// RE2 has no look-around, so a match would swallow the separator the
+    /// next number needs as its left boundary; every non-digit is doubled
+    /// first, which leaves one copy for each side (and turns the single
+    /// space or hyphen of a 3-3-4 grouping into a double one).
+    fn nhs_numbers(&mut self, field: &str, min: u32) -> Result<String, CompileError> {
+        let text = self.text(field)?;
+        let n = self.helpers.len();
+        let set = format!("_nhs_set_{n}");
+        let digit = |i: usize| format!("toint(substring(_nhs, {i}, 1))");
+        let sum = (0..9)
+            .map(|i| format!("{} * {}", digit(i), 10 - i))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        self.stages.push(format!(
+            "mv-apply _nhs = extract_all({}, replace_regex({text}, @'([^0-9])', @'\\1\\1')) to typeof(string) on (\n    \
+             extend _nhs = replace_string(replace_string(_nhs, ' ', ''), '-', '')\n    \
+             | extend _nhs_check = (11 - ({sum}) % 11) % 11\n    \
+             | where _nhs_check != 10 and _nhs_check == {} and _nhs != strrep(substring(_nhs, 0, 1), 10)\n    \
+             | summarize {set} = make_set(_nhs)\n    )",
+            literal(
+                r"(?:^|[^0-9])([0-9]{10}|[0-9]{3}  [0-9]{3}  [0-9]{4}|[0-9]{3}--[0-9]{3}--[0-9]{4})(?:[^0-9]|$)"
+            ),
+            digit(9),
+        ));
+        self.helpers.push(set.clone());
+        Ok(format!("array_length({set}) >= {min}"))
+    }
+}
+
+/// A string test on a `dynamic` column, with the evaluator's semantics:
+/// a scalar value is tested as text, an array matches when any element
+/// does. Kusto renders an array as compact JSON (`["vip","staff"]`), so
+/// "any element" is an anchored regex over that text, one JSON string
+/// between brackets or commas.
+fn dynamic_string_test(
+    column: &str,
+    pattern: &Pattern,
+    cased: bool,
+    scalar: impl Fn(&str, &Pattern) -> String,
+) -> String {
+    // A character inside a JSON string: anything but a quote or a
+    // backslash, or an escape.
+    const CHAR: &str = r#"(?:[^"\\]|\\.)"#;
+    let json = |text: &str| {
+        let quoted = serde_json::to_string(text).unwrap_or_default();
+        regex_escape(&quoted[1..quoted.len() - 1])
+    };
+    let body = match pattern {
+        Pattern::Exact(v) => json(v),
+        Pattern::StartsWith(v) => format!("{}{CHAR}*", json(v)),
+        Pattern::EndsWith(v) => format!("{CHAR}*{}", json(v)),
+        Pattern::Contains(v) => format!("{CHAR}*{}{CHAR}*", json(v)),
+        Pattern::Glob(pieces) => pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Literal(text) => json(text),
+                Piece::AnyRun => format!("{CHAR}*"),
+                Piece::AnyChar => CHAR.to_string(),
+            })
+            .collect(),
+    };
+    let flags = if cased { "" } else { "(?i)" };
+    let element = format!(r#"{flags}^\[(?:.*,)?"{body}"(?:,.*)?\]$"#);
+    format!(
+        "({} or tostring({column}) matches regex {})",
+        scalar(column, pattern),
+        literal(&element)
+    )
+}
+
+/// Correlations: the correlated rules' events in one stream, counted per
+/// group in fixed time bins.
+///
+/// Kusto has no sliding window in `summarize`; `bin(Timestamp, span)`
+/// counts in fixed buckets, so a burst that straddles a bucket edge can be
+/// missed where the evaluator's sliding window catches it (README, KQL).
+fn correlation_query(
+    rules: &[RuleLogic],
+    index: usize,
+    correlation: &Correlation,
+    pipeline: &Pipeline,
+) -> Result<String, CompileError> {
+    let rule = &rules[index];
+    let mut branches = Vec::new();
+    let mut time_column: Option<String> = None;
+    for (position, &r) in correlation.rules.iter().enumerate() {
+        let base = &rules[r];
+        let Body::Detection(expr) = &base.body else {
+            return Err(CompileError::new(
+                rule,
+                "a correlation of correlations cannot be compiled to KQL yet",
+            ));
+        };
+        let (source, mapped) = map_rule(base, expr, pipeline)?;
+        let mut query = Query::new(base, pipeline, source);
+        query.detection(&mapped)?;
+        // Group-by fields and the aggregated field, in this rule's columns.
+        let mut projections = vec![format!("_rule = {}", literal(&position.to_string()))];
+        let time = source.timestamp.clone();
+        projections.push(format!("_time = {}", name(&time)));
+        time_column.get_or_insert(time);
+        for group in &correlation.group_by {
+            let field = correlation.group_field(group, r);
+            let column = mapped_field(base, pipeline, source, field)?;
+            projections.push(format!("{} = {}", name(group), query.text(&column)?));
+        }
+        if let Some(field) = &correlation.field {
+            let column = mapped_field(base, pipeline, source, field)?;
+            let read = match correlation.kind {
+                CorrelationKind::ValueCount => query.text(&column)?,
+                _ => {
+                    let (c, t) = query.column(&column)?;
+                    match t {
+                        ColumnType::Number => c,
+                        _ => format!("todouble({c})"),
+                    }
+                }
+            };
+            projections.push(format!("_value = {read}"));
+        }
+        let mut text = query.finish();
+        let _ = write!(text, "\n| project {}", projections.join(", "));
+        branches.push(text);
+    }
+    let span = format!("{}s", correlation.timespan_seconds);
+    let by: Vec<String> = correlation
+        .group_by
+        .iter()
+        .map(|g| name(g))
+        .chain(std::iter::once(format!("bin(_time, {span})")))
+        .collect();
+    let (aggregate, measure) = match correlation.kind {
+        CorrelationKind::EventCount => ("event_count = count()".to_string(), "event_count"),
+        CorrelationKind::ValueCount => ("value_count = dcount(_value)".to_string(), "value_count"),
+        CorrelationKind::Temporal | CorrelationKind::TemporalOrdered => {
+            ("rule_count = dcount(_rule)".to_string(), "rule_count")
+        }
+        CorrelationKind::ValueSum => ("value_sum = sum(_value)".to_string(), "value_sum"),
+        CorrelationKind::ValueAvg => ("value_avg = avg(_value)".to_string(), "value_avg"),
+        CorrelationKind::ValuePercentile => (
+            format!(
+                "value_percentile = percentile(_value, {})",
+                number(correlation.percentile.unwrap_or(50.0))
+            ),
+            "value_percentile",
+        ),
+        CorrelationKind::ValueMedian => (
+            "value_median = percentile(_value, 50)".to_string(),
+            "value_median",
+        ),
+    };
+    let mut extra = Vec::new();
+    let mut conditions: Vec<String> = correlation
+        .condition
+        .iter()
+        .map(|(op, v)| format!("{measure} {} {}", op.symbol(), number(*v)))
+        .collect();
+    if matches!(
+        correlation.kind,
+        CorrelationKind::Temporal | CorrelationKind::TemporalOrdered
+    ) {
+        conditions = vec![format!("rule_count == {}", correlation.rules.len())];
+        if correlation.kind == CorrelationKind::TemporalOrdered {
+            for i in 0..correlation.rules.len() {
+                extra.push(format!("_first_{i} = minif(_time, _rule == '{i}')"));
+            }
+            for i in 1..correlation.rules.len() {
+                conditions.push(format!("_first_{} <= _first_{i}", i - 1));
+            }
+        }
+    }
+    let mut aggregates = vec![
+        aggregate,
+        "first_time = min(_time)".into(),
+        "last_time = max(_time)".into(),
+    ];
+    aggregates.extend(extra);
+    let _ = time_column;
+    let mut out = String::new();
+    if branches.len() == 1 {
+        out.push_str(&branches[0]);
+    } else {
+        out.push_str("union\n");
+        let parts: Vec<String> = branches
+            .iter()
+            .map(|b| format!("    ({})", b.replace('\n', "\n    ")))
+            .collect();
+        out.push_str(&parts.join(",\n"));
+    }
+    let _ = write!(
+        out,
+        "\n| summarize {} by {}\n| where {}",
+        aggregates.join(", "),
+        by.join(", "),
+        conditions.join(" and ")
+    );
+    let _ = rule;
+    Ok(out)
+}
+
+/// A correlation's field name in the columns of a correlated rule.
+fn mapped_field(
+    rule: &RuleLogic,
+    pipeline: &Pipeline,
+    source: &Source,
+    field: &str,
+) -> Result<String, CompileError> {
+    let probe = Expr::Pred(Pred {
+        field: Some(field.to_string()),
+        test: Test::Exists(true),
+    });
+    let mapped = source
+        .map(&pipeline.name, &probe, rule.taxonomy.as_deref(), true)
+        .map_err(|e| CompileError::new(rule, e.to_string()))?;
+    mapped
+        .preds()
+        .into_iter()
+        .filter_map(|p| p.field.clone())
+        .find(|f| !source.where_.iter().any(|(c, _)| c == f))
+        .ok_or_else(|| CompileError::new(rule, format!("field `{field}` maps to no single column")))
+}
+
+fn indent(depth: usize) -> String {
+    "    ".repeat(depth)
+}
+
+/// A column name, bracket-quoted when it is not a plain identifier.
+fn name(column: &str) -> String {
+    let plain = column
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && column
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
+        column.to_string()
+    } else {
+        format!("[{}]", plain_literal(column))
+    }
+}
+
+/// A string constant: verbatim `@'...'` with `'` doubled, or an escaped
+/// `'...'` when the text holds characters a verbatim literal cannot.
+pub fn literal(text: &str) -> String {
+    if text.chars().any(|c| c.is_control()) {
+        return plain_literal(text);
+    }
+    format!("@'{}'", text.replace('\'', "''"))
+}
+
+/// An escaped `'...'` literal.
+fn plain_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+fn number(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
+    }
+}
+
+/// A Sigma glob as an anchored RE2 pattern (`(?is)` unless cased; `s` so
+/// `*` spans line breaks, as in the evaluator).
+fn glob_regex(pieces: &[Piece], cased: bool) -> String {
+    let mut out = String::from(if cased { "(?s)^" } else { "(?is)^" });
+    for piece in pieces {
+        match piece {
+            Piece::Literal(text) => out.push_str(&regex_escape(text)),
+            Piece::AnyRun => out.push_str(".*"),
+            Piece::AnyChar => out.push('.'),
+        }
+    }
+    out.push('$');
+    out
+}
+
+/// Escape RE2 metacharacters (and nothing else: RE2 rejects some escapes).
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logic::CmpOp;
+
+    #[test]
+    fn literals_cannot_break_out() {
+        assert_eq!(literal(r"C:\Windows\"), r"@'C:\Windows\'");
+        assert_eq!(literal("it's"), "@'it''s'");
+        assert_eq!(literal("a\nb\\'"), r"'a\nb\\\''");
+    }
+
+    #[test]
+    fn globs_are_anchored_and_case_insensitive() {
+        let pieces = vec![
+            Piece::Literal("a.b".into()),
+            Piece::AnyRun,
+            Piece::Literal("c".into()),
+            Piece::AnyChar,
+        ];
+        assert_eq!(glob_regex(&pieces, false), r"(?is)^a\.b.*c.$");
+        assert_eq!(glob_regex(&pieces, true), r"(?s)^a\.b.*c.$");
+    }
+
+    #[test]
+    fn names_are_quoted_when_needed() {
+        assert_eq!(name("FolderPath"), "FolderPath");
+        assert_eq!(name("ehr.action"), "['ehr.action']");
+    }
+
+    #[test]
+    fn cmp_symbols() {
+        assert_eq!(CmpOp::Gte.symbol(), ">=");
+        assert_eq!(number(3.0), "3");
+        assert_eq!(number(2.5), "2.5");
+    }
+}
