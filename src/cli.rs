@@ -81,12 +81,26 @@ Examples:
   stetho compile --pipeline sentinel detections/ehr
   stetho compile --format jsonl > compiled.jsonl
   stetho compile --out dist/kql
+  stetho compile --target defender --frequency 3h --out dist/defender
+  stetho compile --target sentinel --pipeline sentinel --out dist/sentinel
 
 A rule that cannot be expressed for the target (no table for its log source,
 an unmapped field, a construct KQL lacks) is an error naming the rule and the
 construct; nothing is dropped silently. Exit codes: 0 every rule compiled,
 1 a rule could not be compiled, 2 usage or I/O error.")]
     Compile(CompileArgs),
+    /// Validate, test and compile every target into dist/ (the CI job).
+    #[command(after_help = "\
+Examples:
+  stetho build                     # validate + test + compile into dist/
+  stetho build --out artifacts --frequency 3h
+
+dist/ holds kql/defender_xdr/, kql/sentinel/, defender/ and sentinel/ (one
+file per rule and target) and index.json (every artifact with its rule id and
+SHA-256). It is replaced atomically, and only when every step passed, so the
+last good build survives a failing one. Exit codes: 0 built, 1 a rule is
+invalid, a test failed or a rule could not be compiled, 2 usage or I/O error.")]
+    Build(BuildArgs),
     /// List every check with its code, default severity and summary.
     Checks(ChecksArgs),
     /// Work with fixtures: import console exports, scrub recordings.
@@ -128,10 +142,62 @@ differ nothing is written. Exit codes: 0 scrubbed, 1 rule hits would change,
 }
 
 #[derive(Debug, Args)]
-pub struct FixtureImportArgs {}
+pub struct FixtureImportArgs {
+    /// The export: CSV or JSON (an array of row objects) from advanced
+    /// hunting or Log Analytics; `-` for stdin.
+    #[arg(value_name = "EXPORT")]
+    pub export: PathBuf,
+    /// The rows' table as `pipeline.Table` (default: inferred from the
+    /// column names).
+    #[arg(long, value_name = "PIPELINE.TABLE")]
+    pub schema: Option<String>,
+    /// Write the fixture to this file (default: stdout).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The header's description (default: "Imported from <file name>").
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// Overwrite an existing --out file; with --scrub, also write when the
+    /// self-check finds changed rule hits.
+    #[arg(long)]
+    pub force: bool,
+    /// Pseudonymise the result as `stetho fixture scrub` does.
+    #[arg(long)]
+    pub scrub: bool,
+    /// Rule files or folders for --scrub (default: `rules` in stetho.toml).
+    #[arg(
+        long = "rules",
+        value_name = "PATH",
+        value_delimiter = ',',
+        requires = "scrub"
+    )]
+    pub rules: Vec<PathBuf>,
+}
 
 #[derive(Debug, Args)]
-pub struct FixtureScrubArgs {}
+pub struct FixtureScrubArgs {
+    /// The recording: an NDJSON fixture (`-` for stdin).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Write the scrubbed fixture to this file (default: stdout).
+    #[arg(long, short = 'o', value_name = "FILE", conflicts_with = "in_place")]
+    pub out: Option<PathBuf>,
+    /// Replace FILE with its scrubbed version.
+    #[arg(long)]
+    pub in_place: bool,
+    /// Leave this field as it is (repeat the flag, or separate with commas);
+    /// NHS numbers in it are still replaced.
+    #[arg(long = "keep", value_name = "FIELD", value_delimiter = ',')]
+    pub keep: Vec<String>,
+    /// Rule files or folders whose fields are kept and whose hits are
+    /// checked (default: `rules` in stetho.toml).
+    #[arg(long = "rules", value_name = "PATH", value_delimiter = ',')]
+    pub rules: Vec<PathBuf>,
+    /// Write even when the self-check finds changed rule hits, and
+    /// overwrite an existing --out file.
+    #[arg(long)]
+    pub force: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
@@ -219,12 +285,30 @@ pub struct CompileArgs {
     /// printing.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// How often deployed rules run: 1h, 3h, 12h or 24h (Defender XDR's
+    /// choices; Sentinel uses the same).
+    #[arg(long, value_name = "HOURS", default_value = "1h")]
+    pub frequency: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Output folder (replaced as a whole).
+    #[arg(long, value_name = "DIR", default_value = "dist")]
+    pub out: PathBuf,
+    /// How often deployed rules run: 1h, 3h, 12h or 24h.
+    #[arg(long, value_name = "HOURS", default_value = "1h")]
+    pub frequency: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Target {
     /// A hunting query per rule.
     Kql,
+    /// Defender XDR custom detection rule JSON (Microsoft Graph security API).
+    Defender,
+    /// Sentinel scheduled analytics rule: content-repository YAML and an ARM template.
+    Sentinel,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -3,6 +3,7 @@
 //! [`crate::pipeline`] has mapped it, so what is compiled is what
 //! `stetho test` replayed.
 
+pub mod deploy;
 pub mod kql;
 pub mod kusto;
 

@@ -1,11 +1,95 @@
-//! `stetho compile`: rules to KQL (more targets follow the same path).
+//! `stetho compile`: rules to KQL hunting queries, Defender XDR custom
+//! detections or Sentinel analytics rules.
 
 use std::fmt::Write as _;
 
+use crate::backend::deploy::{self, Meta, Schedule};
 use crate::backend::{CompileError, kql};
 use crate::cli::{Cli, CompileArgs, CompileFormat, Target};
-use crate::commands::Output;
+use crate::commands::{Lowered, Output};
 use crate::exit_code;
+use crate::pipeline::Pipeline;
+
+/// One file a rule compiles to: its name suffix and its text.
+pub struct Artifact {
+    pub suffix: &'static str,
+    pub text: String,
+}
+
+/// Everything one rule compiles to for `target`.
+pub fn artifacts(
+    lowered: &Lowered,
+    index: usize,
+    target: Target,
+    pipeline: &Pipeline,
+    schedule: Schedule,
+) -> Result<Vec<Artifact>, CompileError> {
+    let rules = &lowered.rules;
+    let query = kql::compile(rules, index, pipeline)?;
+    let meta = || Meta::of(&rules[index], lowered.model_of(&rules[index]));
+    Ok(match target {
+        Target::Kql => vec![Artifact {
+            suffix: ".kql",
+            text: format!("{}\n", with_header(&rules[index], &query)),
+        }],
+        Target::Defender => {
+            let rule = deploy::defender(rules, index, &meta(), &query, pipeline, schedule)?;
+            vec![Artifact {
+                suffix: ".json",
+                text: pretty(&rule),
+            }]
+        }
+        Target::Sentinel => {
+            let meta = meta();
+            vec![
+                Artifact {
+                    suffix: ".yaml",
+                    text: deploy::sentinel_yaml(rules, index, &meta, &query, pipeline, schedule),
+                },
+                Artifact {
+                    suffix: ".arm.json",
+                    text: pretty(&deploy::sentinel_arm(
+                        rules, index, &meta, &query, pipeline, schedule,
+                    )),
+                },
+            ]
+        }
+    })
+}
+
+fn pretty(value: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The file name stem of a rule's artifacts.
+pub fn stem(rule: &crate::logic::RuleLogic) -> String {
+    let name = crate::harness::snapshot::file_name(rule.key());
+    name.trim_end_matches(crate::harness::snapshot::SUFFIX)
+        .to_string()
+}
+
+pub fn target_name(target: Target) -> &'static str {
+    match target {
+        Target::Kql => "kql",
+        Target::Defender => "defender",
+        Target::Sentinel => "sentinel",
+    }
+}
+
+/// Every reported rule's index, in path order; rules a correlation hides
+/// are compiled inside it, not on their own.
+pub fn reported(lowered: &Lowered) -> Vec<usize> {
+    let mut indices: Vec<usize> = (0..lowered.rules.len())
+        .filter(|&i| !lowered.rules[i].hidden)
+        .collect();
+    indices.sort_by(|&a, &b| {
+        let (ra, rb) = (&lowered.rules[a], &lowered.rules[b]);
+        (&ra.path, ra.document).cmp(&(&rb.path, rb.document))
+    });
+    indices
+}
 
 pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
     let project = super::project(cli)?;
@@ -15,87 +99,70 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
         .pipelines
         .get(&args.pipeline)
         .map_err(|e| e.to_string())?;
-    let target = match args.target {
-        Target::Kql => "kql",
-    };
-    // Every reported rule, in path order; rules a correlation hides are
-    // compiled inside it, not on their own.
-    let mut results: Vec<(usize, Result<String, CompileError>)> = lowered
-        .rules
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| !r.hidden)
-        .map(|(i, _)| (i, kql::compile(&lowered.rules, i, pipeline)))
+    let schedule = Schedule::parse(&args.frequency)?;
+    let target = target_name(args.target);
+    let results: Vec<(usize, Result<Vec<Artifact>, CompileError>)> = reported(&lowered)
+        .into_iter()
+        .map(|i| (i, artifacts(&lowered, i, args.target, pipeline, schedule)))
         .collect();
-    results.sort_by(|a, b| {
-        let (ra, rb) = (&lowered.rules[a.0], &lowered.rules[b.0]);
-        (&ra.path, ra.document).cmp(&(&rb.path, rb.document))
-    });
     let failed = results.iter().filter(|(_, r)| r.is_err()).count() + lowered.problems.len();
     for problem in &lowered.problems {
         out.error(problem);
     }
-
-    if let Some(dir) = &args.out {
-        for (i, result) in &results {
-            let rule = &lowered.rules[*i];
-            match result {
-                Ok(query) => {
-                    let path = dir.join(format!(
-                        "{}.kql",
-                        crate::harness::snapshot::file_name(rule.key())
-                            .trim_end_matches(crate::harness::snapshot::SUFFIX)
-                    ));
-                    crate::write::atomic_write(
-                        &path,
-                        format!("{}\n", header(rule, query)).as_bytes(),
-                    )
-                    .map_err(|e| format!("{}: {e}", crate::source::display_path(&path)))?;
-                }
-                Err(e) => out.error(&e.to_string()),
+    let mut text = String::new();
+    for (i, result) in &results {
+        let rule = &lowered.rules[*i];
+        match (result, &args.out, args.format) {
+            (Err(e), _, CompileFormat::Jsonl) if args.out.is_none() => {
+                let record = serde_json::json!({
+                    "id": rule.key(), "title": rule.title, "path": rule.path,
+                    "target": target, "error": e.message,
+                });
+                let _ = writeln!(text, "{record}");
             }
-        }
-        out.note(&format!(
-            "compiled {} of {} rules into {}",
-            results.len() - (failed - lowered.problems.len()),
-            results.len(),
-            crate::source::display_path(dir)
-        ));
-    } else {
-        let mut text = String::new();
-        for (i, result) in &results {
-            let rule = &lowered.rules[*i];
-            match args.format {
-                CompileFormat::Text => match result {
-                    Ok(query) => {
-                        let _ = writeln!(text, "{}\n", header(rule, query));
-                    }
-                    Err(e) => out.error(&e.to_string()),
-                },
-                CompileFormat::Jsonl => {
-                    let mut record = serde_json::json!({
-                        "id": rule.key(),
-                        "title": rule.title,
-                        "path": rule.path,
-                        "target": target,
-                    });
-                    match result {
-                        Ok(query) => record["output"] = query.clone().into(),
-                        Err(e) => record["error"] = e.message.clone().into(),
-                    }
-                    let _ = writeln!(text, "{record}");
+            (Err(e), _, _) => out.error(&e.to_string()),
+            (Ok(files), Some(dir), _) => {
+                for file in files {
+                    let path = dir.join(format!("{}{}", stem(rule), file.suffix));
+                    crate::write::atomic_write(&path, file.text.as_bytes())
+                        .map_err(|e| format!("{}: {e}", crate::source::display_path(&path)))?;
                 }
             }
-        }
-        out.print(&text);
-        if !out.quiet {
-            out.note(&format!(
-                "compiled {} rules, {} failed",
-                results.len() - (failed - lowered.problems.len()),
-                failed
-            ));
+            (Ok(files), None, CompileFormat::Text) => {
+                for file in files {
+                    let _ = writeln!(text, "{}", file.text);
+                }
+            }
+            (Ok(files), None, CompileFormat::Jsonl) => {
+                let mut record = serde_json::json!({
+                    "id": rule.key(), "title": rule.title, "path": rule.path, "target": target,
+                });
+                // The query itself for KQL; the deployable document otherwise
+                // (for Sentinel, the YAML rule, with its ARM template beside it).
+                let output = match args.target {
+                    Target::Kql => kql::compile(&lowered.rules, *i, pipeline).unwrap_or_default(),
+                    _ => files[0].text.clone(),
+                };
+                record["output"] = output.into();
+                if let Some(arm) = files.get(1) {
+                    record["arm"] =
+                        serde_json::from_str::<serde_json::Value>(&arm.text).unwrap_or_default();
+                }
+                let _ = writeln!(text, "{record}");
+            }
         }
     }
+    out.print(&text);
+    out.note(&format!(
+        "compiled {} of {} rules for {target} ({}), {failed} failed{}",
+        results.iter().filter(|(_, r)| r.is_ok()).count(),
+        results.len(),
+        pipeline.name,
+        args.out
+            .as_ref()
+            .map(|d| format!(", into {}", crate::source::display_path(d)))
+            .unwrap_or_default()
+    ));
     Ok(if failed > 0 {
         exit_code::FINDINGS
     } else {
@@ -104,7 +171,7 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
 }
 
 /// A query under comments naming its rule, as a `.kql` file holds it.
-fn header(rule: &crate::logic::RuleLogic, query: &str) -> String {
+fn with_header(rule: &crate::logic::RuleLogic, query: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "// {}", rule.title.replace('\n', " "));
     let _ = writeln!(out, "// id: {}", rule.key().replace('\n', " "));

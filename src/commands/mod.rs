@@ -2,6 +2,7 @@
 //! code. Output goes through [`Output`], which also makes a closed pipe
 //! (`stetho validate | head`) a quiet, successful exit.
 
+pub mod build;
 pub mod checks;
 pub mod compile;
 pub mod fixture;
@@ -99,6 +100,15 @@ pub struct Lowered {
     pub lists: crate::logic::Lists,
 }
 
+impl Lowered {
+    /// The document a lowered rule was read from.
+    pub fn model_of(&self, rule: &crate::logic::RuleLogic) -> Option<&crate::model::Rule> {
+        self.models
+            .iter()
+            .find(|m| m.file.display == rule.path && m.document == rule.document)
+    }
+}
+
 /// Load rule files, resolve placeholders from the project's lists, lower
 /// them, and load the pipelines (shipped plus the project's own).
 pub fn lower(
@@ -158,6 +168,7 @@ pub fn run(cli: &Cli) -> u8 {
     match &cli.command {
         Command::Validate(args) => validate::run(cli, args, &out),
         Command::Checks(args) => checks::run(args, &out),
+        Command::Build(args) => build::run(cli, args, &out),
         Command::Compile(args) => compile::run(cli, args, &out),
         Command::Replay(args) => replay::run(cli, args, &out),
         Command::Test(args) => test::run(cli, args, &out),

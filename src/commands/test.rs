@@ -21,15 +21,8 @@ pub fn run(cli: &Cli, args: &TestArgs, out: &Output) -> Result<u8, String> {
     let rules = &lowered.rules;
     let discovered = crate::fixture::discover::discover(&fixtures_dir);
 
-    let models: Vec<Option<&crate::model::Rule>> = rules
-        .iter()
-        .map(|r| {
-            lowered
-                .models
-                .iter()
-                .find(|m| m.file.display == r.path && m.document == r.document)
-        })
-        .collect();
+    let models: Vec<Option<&crate::model::Rule>> =
+        rules.iter().map(|r| lowered.model_of(r)).collect();
     let selected: Vec<bool> = rules
         .iter()
         .zip(&models)

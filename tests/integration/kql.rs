@@ -229,3 +229,140 @@ fn literals_round_trip_through_the_parser() {
     assert_eq!(output.status.code(), Some(0), "{text}");
     assert!(text.trim_end().ends_with("300 passed, 0 failed"), "{text}");
 }
+
+#[test]
+fn deployable_rules_of_the_library() {
+    let defender = stetho(&["compile", "--target", "defender", "--format", "jsonl"]);
+    for record in records(&defender.stdout) {
+        let Some(output) = record["output"].as_str() else {
+            assert!(
+                record["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("has no table") || e.contains("correlation")),
+                "{record}"
+            );
+            continue;
+        };
+        let rule: serde_json::Value = serde_json::from_str(output).expect("defender json");
+        let template = &rule["detectionAction"]["alertTemplate"];
+        for key in [
+            "title",
+            "description",
+            "severity",
+            "category",
+            "impactedAssets",
+        ] {
+            assert!(!template[key].is_null(), "{key} missing: {rule}");
+        }
+        assert!(
+            ["1H", "3H", "12H", "24H"].contains(&rule["schedule"]["period"].as_str().unwrap_or(""))
+        );
+        assert!(
+            rule["queryCondition"]["queryText"]
+                .as_str()
+                .is_some_and(|q| !q.is_empty())
+        );
+    }
+    insta::assert_snapshot!(
+        "library_defender",
+        stetho(&["compile", "--target", "defender"]).stdout
+    );
+
+    let sentinel = stetho(&[
+        "compile",
+        "--target",
+        "sentinel",
+        "--pipeline",
+        "sentinel",
+        "--format",
+        "jsonl",
+    ]);
+    let compiled = records(&sentinel.stdout);
+    assert_eq!(compiled.len(), 8);
+    for record in compiled {
+        let yaml = record["output"]
+            .as_str()
+            .expect("every rule deploys to Sentinel");
+        let loaded = stetho::source::yaml::load(yaml);
+        assert!(loaded.errors.is_empty(), "{:?}\n{yaml}", loaded.errors);
+        let doc = loaded.documents.first().expect("a document");
+        for key in [
+            "id",
+            "name",
+            "severity",
+            "queryFrequency",
+            "queryPeriod",
+            "query",
+            "kind",
+        ] {
+            assert!(doc.get(key).is_some(), "{key} missing:\n{yaml}");
+        }
+        let arm = &record["arm"]["resources"][0];
+        assert_eq!(
+            arm["type"],
+            "Microsoft.OperationalInsights/workspaces/providers/alertRules"
+        );
+        assert_eq!(arm["kind"], "Scheduled");
+        assert_eq!(
+            arm["properties"]["query"].as_str(),
+            doc.get("query")
+                .and_then(|q| q.as_str())
+                .map(|q| q.trim_end()),
+        );
+    }
+    insta::assert_snapshot!(
+        "library_sentinel_rules",
+        stetho(&["compile", "--target", "sentinel", "--pipeline", "sentinel"]).stdout
+    );
+}
+
+#[test]
+fn build_replaces_dist_only_when_everything_passes() {
+    let dir = project_copy();
+    let run = stetho_in(dir.path(), &["build"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let index: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("dist/index.json")).expect("index"),
+    )
+    .expect("json");
+    let artifacts = index["artifacts"].as_array().expect("artifacts");
+    assert!(artifacts.len() >= 30, "{index}");
+    for a in artifacts {
+        let file = dir
+            .path()
+            .join("dist")
+            .join(a["file"].as_str().expect("file"));
+        assert!(file.is_file(), "{a}");
+    }
+    // Same input, same bytes.
+    let first = std::fs::read(dir.path().join("dist/index.json")).expect("index");
+    assert_eq!(stetho_in(dir.path(), &["build"]).code, 0);
+    assert_eq!(
+        std::fs::read(dir.path().join("dist/index.json")).expect("index"),
+        first
+    );
+
+    // A failing test keeps the last good build.
+    let rule = dir
+        .path()
+        .join("detections/ransomware/volume_shadow_copy_deletion.yml");
+    let text = std::fs::read_to_string(&rule).expect("read");
+    std::fs::write(&rule, text.replace("'shadows'", "'shadowz'")).expect("write");
+    let failed = stetho_in(dir.path(), &["build"]);
+    assert_eq!(failed.code, 1, "{}", failed.stdout);
+    assert!(
+        failed.stdout.contains("build failed: failed tests"),
+        "{}",
+        failed.stdout
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("dist/index.json")).expect("index"),
+        first
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".dist"))
+        .collect();
+    assert!(leftovers.is_empty());
+}

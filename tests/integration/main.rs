@@ -2,6 +2,7 @@
 
 mod common;
 mod corpus;
+mod fixture_cmd;
 mod formats;
 mod invalid;
 mod kql;

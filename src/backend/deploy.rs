@@ -1,0 +1,564 @@
+//! Deployable rules: Defender XDR custom detections and Sentinel scheduled
+//! analytics rules, around the KQL the [`kql`](super::kql) backend compiled.
+//!
+//! The rule's metadata decides the alert: severity from the Sigma level,
+//! raised to high when the healthcare block says the clinical impact is
+//! severe or critical (a SOC must not triage a ransomware precursor on an
+//! ICU workstation as "medium"); category and tactics from the ATT&CK tags;
+//! recommended actions from the healthcare response block, so the analyst
+//! who gets the alert sees the playbook and the containment policy.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use super::CompileError;
+use super::kusto::{self, ColumnType};
+use crate::logic::{Body, RuleLogic};
+use crate::model::Rule;
+use crate::source::yaml::Node;
+
+/// How often deployed rules run and over how much data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// Defender XDR accepts 1, 3, 12 or 24 hours.
+    pub hours: u32,
+}
+
+impl Default for Schedule {
+    fn default() -> Schedule {
+        Schedule { hours: 1 }
+    }
+}
+
+impl Schedule {
+    /// Check a frequency against what Defender XDR accepts.
+    pub fn parse(text: &str) -> Result<Schedule, String> {
+        let hours = text
+            .trim()
+            .trim_end_matches(['h', 'H'])
+            .parse::<u32>()
+            .map_err(|_| format!("frequency `{text}`: expected 1h, 3h, 12h or 24h"))?;
+        if ![1, 3, 12, 24].contains(&hours) {
+            return Err(format!(
+                "frequency `{text}`: Defender XDR runs custom detections every 1h, 3h, 12h or 24h"
+            ));
+        }
+        Ok(Schedule { hours })
+    }
+}
+
+/// What the alert says, gathered from the rule document.
+#[derive(Clone, Debug, Default)]
+pub struct Meta {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub level: String,
+    /// ATT&CK tactics as display names without spaces (`DefenseEvasion`).
+    pub tactics: Vec<String>,
+    /// `T1490`, `T1059.001`.
+    pub techniques: Vec<String>,
+    pub clinical_impact: Option<String>,
+    pub recommended_actions: Option<String>,
+    pub falsepositives: Vec<String>,
+}
+
+impl Meta {
+    pub fn of(rule: &RuleLogic, model: Option<&Rule>) -> Meta {
+        let root = model.map(|m| &m.root);
+        let text = |path: &[&str]| -> Option<String> {
+            root.and_then(|r| r.get_path(path))
+                .and_then(Node::as_str)
+                .map(str::to_string)
+        };
+        let list = |path: &[&str]| -> Vec<String> {
+            root.and_then(|r| r.get_path(path))
+                .map(|n| {
+                    n.string_list()
+                        .into_iter()
+                        .map(|(t, _)| t.to_string())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let tags = list(&["tags"]);
+        let attack = crate::catalogue::attack();
+        let mut tactics = Vec::new();
+        let mut techniques = Vec::new();
+        for tag in &tags {
+            let Some(name) = tag.strip_prefix("attack.") else {
+                continue;
+            };
+            let upper = name.to_ascii_uppercase();
+            if attack.techniques.contains_key(&upper) {
+                techniques.push(upper);
+            } else if attack.tactics.contains(name) {
+                tactics.push(
+                    name.split('-')
+                        .map(|w| {
+                            let mut c = w.chars();
+                            c.next()
+                                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                                .unwrap_or_default()
+                        })
+                        .collect::<String>(),
+                );
+            }
+        }
+        for t in list(&["healthcare", "attack", "techniques"]) {
+            let upper = t.to_ascii_uppercase();
+            if !techniques.contains(&upper) {
+                techniques.push(upper);
+            }
+        }
+        techniques.sort();
+        techniques.dedup();
+        tactics.sort();
+        tactics.dedup();
+        let mut actions = Vec::new();
+        if let Some(playbook) = text(&["healthcare", "response", "playbook"]) {
+            actions.push(format!("Follow the playbook {playbook}."));
+        }
+        if let Some(containment) = text(&["healthcare", "response", "containment"]) {
+            actions.push(format!("Containment: {}.", containment.replace('_', " ")));
+        }
+        let escalation = list(&["healthcare", "response", "escalation"]);
+        if !escalation.is_empty() {
+            actions.push(format!(
+                "Escalate to: {}.",
+                escalation.join(", ").replace('_', " ")
+            ));
+        }
+        let notify = list(&["healthcare", "response", "notify"]);
+        if !notify.is_empty() {
+            actions.push(format!("Notify: {}.", notify.join(", ").replace('_', " ")));
+        }
+        Meta {
+            id: rule.key().to_string(),
+            title: rule.title.clone(),
+            description: text(&["description"])
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            level: rule.level.clone().unwrap_or_else(|| "medium".into()),
+            tactics,
+            techniques,
+            clinical_impact: text(&["healthcare", "clinical_impact"]),
+            recommended_actions: (!actions.is_empty()).then(|| actions.join(" ")),
+            falsepositives: list(&["falsepositives"]),
+        }
+    }
+
+    /// Alert severity: the Sigma level, raised to high for severe or
+    /// critical clinical impact.
+    pub fn severity(&self) -> &'static str {
+        let clinical = matches!(self.clinical_impact.as_deref(), Some("severe" | "critical"));
+        match self.level.as_str() {
+            _ if clinical => "high",
+            "informational" => "informational",
+            "low" => "low",
+            "high" | "critical" => "high",
+            _ => "medium",
+        }
+    }
+}
+
+/// The table a compiled rule reads (for a correlation: its first rule's).
+fn table_of<'a>(
+    rules: &'a [RuleLogic],
+    index: usize,
+    pipeline: &'a crate::pipeline::Pipeline,
+) -> Option<&'a str> {
+    let rule = &rules[index];
+    let logsource = match &rule.body {
+        Body::Detection(_) => &rule.logsource,
+        Body::Correlation(c) => &rules[*c.rules.first()?].logsource,
+    };
+    pipeline.source_for(logsource).map(|s| s.table.as_str())
+}
+
+/// A Defender XDR custom detection rule, as the Microsoft Graph security
+/// API (`POST /security/rules/detectionRules`) takes it.
+///
+/// Pre-flight: Defender runs a custom detection only when its results hold
+/// `Timestamp`, `ReportId` and a column naming the impacted asset, so rules
+/// whose table lacks them (or correlations, whose results are summaries)
+/// are refused here rather than failing at import.
+pub fn defender(
+    rules: &[RuleLogic],
+    index: usize,
+    meta: &Meta,
+    query: &str,
+    pipeline: &crate::pipeline::Pipeline,
+    schedule: Schedule,
+) -> Result<Value, CompileError> {
+    let rule = &rules[index];
+    if matches!(rule.body, Body::Correlation(_)) {
+        return Err(CompileError::new(
+            rule,
+            "a correlation's results are summaries without Timestamp and ReportId: deploy it to Sentinel, or as a hunting query",
+        ));
+    }
+    let table = table_of(rules, index, pipeline).unwrap_or_default();
+    let has = |column: &str| kusto::column_type(&pipeline.name, table, column).is_some();
+    for required in ["Timestamp", "ReportId"] {
+        if !has(required) {
+            return Err(CompileError::new(
+                rule,
+                format!(
+                    "table `{table}` has no `{required}` column, which Defender XDR custom detections require"
+                ),
+            ));
+        }
+    }
+    let mut assets = Vec::new();
+    for (column, kind, identifier) in [
+        ("DeviceId", "impactedDeviceAsset", "deviceId"),
+        ("AccountObjectId", "impactedUserAsset", "accountObjectId"),
+        ("AccountSid", "impactedUserAsset", "accountSid"),
+        ("AccountUpn", "impactedUserAsset", "accountUpn"),
+        (
+            "RecipientObjectId",
+            "impactedMailboxAsset",
+            "recipientEmailAddress",
+        ),
+    ] {
+        let user_taken = kind == "impactedUserAsset"
+            && assets
+                .iter()
+                .any(|a: &Value| a["@odata.type"] == "#microsoft.graph.security.impactedUserAsset");
+        if has(column) && !user_taken && kind != "impactedMailboxAsset" {
+            assets.push(json!({
+                "@odata.type": format!("#microsoft.graph.security.{kind}"),
+                "identifier": identifier,
+            }));
+        }
+    }
+    if assets.is_empty() {
+        return Err(CompileError::new(
+            rule,
+            format!("table `{table}` has no device or account column to name the impacted asset"),
+        ));
+    }
+    let category = meta
+        .tactics
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "SuspiciousActivity".into());
+    Ok(json!({
+        "displayName": meta.title,
+        "isEnabled": true,
+        "queryCondition": { "queryText": query },
+        "schedule": { "period": format!("{}H", schedule.hours) },
+        "detectionAction": {
+            "alertTemplate": {
+                "title": meta.title,
+                "description": alert_description(meta),
+                "severity": meta.severity(),
+                "category": category,
+                "recommendedActions": meta.recommended_actions,
+                "mitreTechniques": meta.techniques,
+                "impactedAssets": assets,
+            },
+            "organizationalScope": null,
+            "responseActions": [],
+        },
+    }))
+}
+
+fn alert_description(meta: &Meta) -> String {
+    let mut text = meta.description.clone();
+    if let Some(impact) = &meta.clinical_impact {
+        let _ = write!(text, "\n\nClinical impact: {impact}.");
+    }
+    if !meta.falsepositives.is_empty() {
+        let _ = write!(
+            text,
+            "\n\nKnown false positives: {}",
+            meta.falsepositives.join(" ")
+        );
+    }
+    let _ = write!(text, "\n\nstetho rule {}", meta.id);
+    text
+}
+
+/// Sentinel entity mappings from the columns a query returns: the first
+/// present column of each preference list.
+fn entity_mappings(columns: &[String]) -> Vec<Value> {
+    let candidates: &[(&str, &[(&str, &str)])] = &[
+        (
+            "Host",
+            &[
+                ("DeviceName", "FullName"),
+                ("Computer", "FullName"),
+                ("device_workstation", "HostName"),
+                ("device_hostname", "HostName"),
+            ],
+        ),
+        (
+            "Account",
+            &[
+                ("UserPrincipalName", "FullName"),
+                ("AccountUpn", "FullName"),
+                ("InitiatingProcessAccountUpn", "FullName"),
+                ("AccountName", "Name"),
+                ("user_id", "Name"),
+                ("user_name", "Name"),
+            ],
+        ),
+        (
+            "IP",
+            &[
+                ("IPAddress", "Address"),
+                ("RemoteIP", "Address"),
+                ("src_ip", "Address"),
+                ("net_src_ip", "Address"),
+            ],
+        ),
+        ("File", &[("FileName", "Name")]),
+    ];
+    let mut out = Vec::new();
+    for (entity, options) in candidates {
+        if let Some((column, identifier)) = options
+            .iter()
+            .find(|(c, _)| columns.iter().any(|have| have == c))
+        {
+            out.push(json!({
+                "entityType": entity,
+                "fieldMappings": [{ "identifier": identifier, "columnName": column }],
+            }));
+        }
+    }
+    out
+}
+
+/// The columns a query returns: the table's, or for a correlation its
+/// group-by fields and aggregates.
+fn result_columns(
+    rules: &[RuleLogic],
+    index: usize,
+    pipeline: &crate::pipeline::Pipeline,
+) -> Vec<String> {
+    match &rules[index].body {
+        Body::Correlation(c) => c.group_by.clone(),
+        Body::Detection(_) => {
+            let table = table_of(rules, index, pipeline).unwrap_or_default();
+            kusto::databases_for(&pipeline.name)
+                .into_iter()
+                .find_map(|db| db.tables.get(table))
+                .map(|cols| {
+                    cols.iter()
+                        .filter(|(_, t)| **t != ColumnType::Dynamic)
+                        .map(|(c, _)| c.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
+    }
+}
+
+fn iso_hours(hours: u32) -> String {
+    format!("PT{hours}H")
+}
+
+fn title_case(severity: &str) -> String {
+    let mut c = severity.chars();
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// The window a Sentinel rule queries: at least the schedule, and at least
+/// a correlation's timespan (rounded up to whole hours).
+fn query_period(rule: &RuleLogic, schedule: Schedule) -> u32 {
+    match &rule.body {
+        Body::Correlation(c) => schedule.hours.max(c.timespan_seconds.div_ceil(3600) as u32),
+        Body::Detection(_) => schedule.hours,
+    }
+}
+
+/// A Sentinel scheduled analytics rule in the YAML layout of the Azure
+/// Sentinel content repository.
+pub fn sentinel_yaml(
+    rules: &[RuleLogic],
+    index: usize,
+    meta: &Meta,
+    query: &str,
+    pipeline: &crate::pipeline::Pipeline,
+    schedule: Schedule,
+) -> String {
+    let rule = &rules[index];
+    let mut out = String::new();
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let _ = writeln!(out, "id: {}", q(&meta.id));
+    let _ = writeln!(out, "name: {}", q(&meta.title));
+    out.push_str("description: |\n");
+    for line in alert_description(meta).lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+    let _ = writeln!(out, "severity: {}", title_case(meta.severity()));
+    out.push_str("requiredDataConnectors: []\n");
+    let _ = writeln!(out, "queryFrequency: {}h", schedule.hours);
+    let _ = writeln!(out, "queryPeriod: {}h", query_period(rule, schedule));
+    out.push_str("triggerOperator: gt\ntriggerThreshold: 0\n");
+    write_list(&mut out, "tactics", &meta.tactics);
+    write_list(&mut out, "relevantTechniques", &meta.techniques);
+    out.push_str("query: |\n");
+    for line in query.lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+    let mappings = entity_mappings(&result_columns(rules, index, pipeline));
+    if mappings.is_empty() {
+        out.push_str("entityMappings: []\n");
+    } else {
+        out.push_str("entityMappings:\n");
+        for m in &mappings {
+            let _ = writeln!(
+                out,
+                "  - entityType: {}",
+                m["entityType"].as_str().unwrap_or_default()
+            );
+            out.push_str("    fieldMappings:\n");
+            for f in m["fieldMappings"].as_array().into_iter().flatten() {
+                let _ = writeln!(
+                    out,
+                    "      - identifier: {}\n        columnName: {}",
+                    f["identifier"].as_str().unwrap_or_default(),
+                    f["columnName"].as_str().unwrap_or_default()
+                );
+            }
+        }
+    }
+    out.push_str("version: 1.0.0\nkind: Scheduled\n");
+    out
+}
+
+fn write_list(out: &mut String, key: &str, items: &[String]) {
+    if items.is_empty() {
+        let _ = writeln!(out, "{key}: []");
+        return;
+    }
+    let _ = writeln!(out, "{key}:");
+    for item in items {
+        let _ = writeln!(out, "  - {item}");
+    }
+}
+
+/// The same rule as an ARM template (`Microsoft.SecurityInsights/alertRules`
+/// under a Log Analytics workspace), for pipelines that deploy templates.
+pub fn sentinel_arm(
+    rules: &[RuleLogic],
+    index: usize,
+    meta: &Meta,
+    query: &str,
+    pipeline: &crate::pipeline::Pipeline,
+    schedule: Schedule,
+) -> Value {
+    let rule = &rules[index];
+    let guid = stable_guid(&meta.id);
+    json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {
+            "workspace": { "type": "String" }
+        },
+        "resources": [{
+            "id": format!("[concat(resourceId('Microsoft.OperationalInsights/workspaces/providers', parameters('workspace'), 'Microsoft.SecurityInsights'),'/alertRules/{guid}')]"),
+            "name": format!("[concat(parameters('workspace'),'/Microsoft.SecurityInsights/{guid}')]"),
+            "type": "Microsoft.OperationalInsights/workspaces/providers/alertRules",
+            "kind": "Scheduled",
+            "apiVersion": "2024-03-01",
+            "properties": {
+                "displayName": meta.title,
+                "description": alert_description(meta),
+                "severity": title_case(meta.severity()),
+                "enabled": true,
+                "query": query,
+                "queryFrequency": iso_hours(schedule.hours),
+                "queryPeriod": iso_hours(query_period(rule, schedule)),
+                "triggerOperator": "GreaterThan",
+                "triggerThreshold": 0,
+                "suppressionDuration": "PT5H",
+                "suppressionEnabled": false,
+                "tactics": meta.tactics,
+                "techniques": meta
+                    .techniques
+                    .iter()
+                    .map(|t| t.split('.').next().unwrap_or(t).to_string())
+                    .collect::<std::collections::BTreeSet<_>>(),
+                "entityMappings": entity_mappings(&result_columns(rules, index, pipeline)),
+                "eventGroupingSettings": { "aggregationKind": "AlertPerResult" },
+            }
+        }]
+    })
+}
+
+/// The rule's id when it is a UUID, else a UUID derived from it (SHA-256,
+/// marked as a version 8 "custom" UUID), so a rule without one still gets
+/// the same resource name on every build.
+pub fn stable_guid(id: &str) -> String {
+    if let Ok(u) = uuid::Uuid::parse_str(id) {
+        return u.hyphenated().to_string();
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(id.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    uuid::Uuid::from_bytes(bytes).hyphenated().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guids_are_stable() {
+        assert_eq!(
+            stable_guid("9D9DC299-61AB-4F9F-BA84-95148431FF9D"),
+            "9d9dc299-61ab-4f9f-ba84-95148431ff9d"
+        );
+        let derived = stable_guid("my_rule_name");
+        assert_eq!(derived, stable_guid("my_rule_name"));
+        assert!(uuid::Uuid::parse_str(&derived).is_ok());
+    }
+
+    #[test]
+    fn schedules_are_what_defender_accepts() {
+        assert_eq!(Schedule::parse("3h"), Ok(Schedule { hours: 3 }));
+        assert!(Schedule::parse("2h").is_err());
+        assert!(Schedule::parse("soon").is_err());
+    }
+
+    #[test]
+    fn clinical_impact_raises_severity() {
+        let meta = Meta {
+            level: "medium".into(),
+            clinical_impact: Some("severe".into()),
+            ..Meta::default()
+        };
+        assert_eq!(meta.severity(), "high");
+        let meta = Meta {
+            level: "low".into(),
+            clinical_impact: Some("minor".into()),
+            ..Meta::default()
+        };
+        assert_eq!(meta.severity(), "low");
+    }
+
+    #[test]
+    fn entities_come_from_present_columns() {
+        let columns: Vec<String> = ["DeviceName", "AccountName", "RemoteIP"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mapped = entity_mappings(&columns);
+        let types: Vec<&str> = mapped
+            .iter()
+            .filter_map(|m| m["entityType"].as_str())
+            .collect();
+        assert_eq!(types, ["Host", "Account", "IP"]);
+    }
+}

@@ -1,0 +1,174 @@
+//! `stetho build`: the CI job. Validate, test, then compile every target
+//! into `dist/`, replacing the old folder only when everything passed.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use sha2::Digest;
+
+use crate::backend::deploy::Schedule;
+use crate::cli::{BuildArgs, Cli, ReportFormat, Target, TestArgs, TestFormat, ValidateArgs};
+use crate::commands::Output;
+use crate::exit_code;
+
+/// What is built: a target, the pipeline it reads, and its folder in dist/.
+const BUILDS: &[(Target, &str, &str)] = &[
+    (Target::Kql, "defender_xdr", "kql/defender_xdr"),
+    (Target::Kql, "sentinel", "kql/sentinel"),
+    (Target::Defender, "defender_xdr", "defender"),
+    (Target::Sentinel, "sentinel", "sentinel"),
+];
+
+pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
+    let schedule = Schedule::parse(&args.frequency)?;
+    out.note("== validate");
+    let validate = super::validate::run(
+        cli,
+        &ValidateArgs {
+            paths: Vec::new(),
+            format: ReportFormat::Human,
+            profile: None,
+            strict: false,
+        },
+        out,
+    )?;
+    out.note("== test");
+    let test = super::test::run(
+        cli,
+        &TestArgs {
+            paths: Vec::new(),
+            fixtures: None,
+            format: TestFormat::Human,
+            profile: None,
+            accept: false,
+            ids: Vec::new(),
+            tags: Vec::new(),
+        },
+        out,
+    )?;
+    out.note("== compile");
+    let project = super::project(cli)?;
+    let paths = super::rule_paths(&[], &project, "build")?;
+    let lowered = super::lower(&paths, &project)?;
+    let staging = sibling(&args.out, "tmp");
+    let _ = std::fs::remove_dir_all(&staging);
+    let mut artifacts = Vec::new();
+    let mut skipped = Vec::new();
+    let mut failures = lowered.problems.clone();
+    for &(target, pipeline_name, folder) in BUILDS {
+        let pipeline = lowered
+            .pipelines
+            .get(pipeline_name)
+            .map_err(|e| e.to_string())?;
+        let target_name = super::compile::target_name(target);
+        for index in super::compile::reported(&lowered) {
+            let rule = &lowered.rules[index];
+            match super::compile::artifacts(&lowered, index, target, pipeline, schedule) {
+                Ok(files) => {
+                    for file in files {
+                        let relative =
+                            format!("{folder}/{}{}", super::compile::stem(rule), file.suffix);
+                        let path = staging.join(&relative);
+                        crate::write::atomic_write(&path, file.text.as_bytes())
+                            .map_err(|e| format!("{}: {e}", crate::source::display_path(&path)))?;
+                        artifacts.push(json!({
+                            "rule_id": rule.key(),
+                            "title": rule.title,
+                            "path": rule.path,
+                            "target": target_name,
+                            "pipeline": pipeline_name,
+                            "file": relative,
+                            "sha256": hex(&sha2::Sha256::digest(file.text.as_bytes())),
+                        }));
+                    }
+                }
+                // A clinical source has no Defender table: not deployable
+                // there, and not a failure.
+                Err(e) if e.message.contains("has no table for log source") => {
+                    skipped.push(json!({
+                        "rule_id": rule.key(),
+                        "target": target_name,
+                        "pipeline": pipeline_name,
+                        "reason": e.message,
+                    }));
+                }
+                Err(e) => failures.push(format!("{target_name} ({pipeline_name}): {e}")),
+            }
+        }
+    }
+    for failure in &failures {
+        out.error(failure);
+    }
+    let index = json!({
+        "stetho": env!("CARGO_PKG_VERSION"),
+        "artifacts": artifacts,
+        "skipped": skipped,
+    });
+    let mut text = serde_json::to_string_pretty(&index).unwrap_or_default();
+    text.push('\n');
+    crate::write::atomic_write(&staging.join("index.json"), text.as_bytes())
+        .map_err(|e| format!("{}: {e}", crate::source::display_path(&staging)))?;
+
+    let passed = validate == exit_code::CLEAN && test == exit_code::CLEAN && failures.is_empty();
+    if !passed {
+        let _ = std::fs::remove_dir_all(&staging);
+        out.print(&format!(
+            "build failed: {}; {} left as it was\n",
+            [
+                (validate != exit_code::CLEAN).then_some("invalid rules"),
+                (test != exit_code::CLEAN).then_some("failed tests"),
+                (!failures.is_empty()).then_some("rules that do not compile"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", "),
+            crate::source::display_path(&args.out)
+        ));
+        return Ok(exit_code::FINDINGS);
+    }
+    replace_dir(&staging, &args.out)
+        .map_err(|e| format!("{}: {e}", crate::source::display_path(&args.out)))?;
+    out.print(&format!(
+        "built {} artifacts for {} rules into {} ({} skipped: no table for their log source)\n",
+        artifacts.len(),
+        super::compile::reported(&lowered).len(),
+        crate::source::display_path(&args.out),
+        skipped.len()
+    ));
+    Ok(exit_code::CLEAN)
+}
+
+/// `dist` -> `.dist.tmp-<pid>` next to it (same file system, so renames
+/// are atomic).
+fn sibling(dir: &Path, what: &str) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "dist".into());
+    dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
+}
+
+/// Swap the new folder in: the old one is renamed aside first, so at every
+/// moment `dir` is either the old build or the new one.
+fn replace_dir(new: &Path, dir: &Path) -> std::io::Result<()> {
+    let old = sibling(dir, "old");
+    let had_old = dir.exists();
+    if had_old {
+        std::fs::rename(dir, &old)?;
+    }
+    if let Err(e) = std::fs::rename(new, dir) {
+        if had_old {
+            let _ = std::fs::rename(&old, dir);
+        }
+        return Err(e);
+    }
+    if had_old {
+        std::fs::remove_dir_all(&old)?;
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
