@@ -677,14 +677,14 @@ fn verdict(case: &Case, found: &[usize]) -> Option<String> {
     let wrong = match case.expect {
         Expect::Match if found.is_empty() => Some("expected a match, got none".to_string()),
         Expect::NoMatch if !found.is_empty() => Some(format!(
-            "expected no match, got {} (lines {})",
+            "expected no match, got {} ({})",
             found.len(),
-            join(found)
+            lines_text(found)
         )),
         Expect::Hits(n) if found.len() != n => Some(format!(
-            "expected {n} hits, got {} (lines {})",
+            "expected {n} hits, got {} ({})",
             found.len(),
-            join(found)
+            lines_text(found)
         )),
         _ => None,
     };
@@ -697,7 +697,15 @@ fn verdict(case: &Case, found: &[usize]) -> Option<String> {
         .copied()
         .filter(|l| !found.contains(l))
         .collect();
-    (!missing.is_empty()).then(|| format!("lines {} did not hit", join(&missing)))
+    (!missing.is_empty()).then(|| format!("{} did not hit", lines_text(&missing)))
+}
+
+/// Lines as `line 4` or `lines 2, 5, 9`.
+pub fn lines_text(lines: &[usize]) -> String {
+    match lines {
+        [one] => format!("line {one}"),
+        _ => format!("lines {}", join(lines)),
+    }
 }
 
 /// Lines as `2, 5, 9`.

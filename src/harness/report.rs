@@ -72,7 +72,7 @@ fn near_miss_text(report: &RuleReport, i: usize) -> Option<String> {
     let parts: Vec<String> = near
         .satisfied
         .iter()
-        .map(|(name, lines)| format!("{name} (lines {})", super::join(lines)))
+        .map(|(name, lines)| format!("{name} ({})", super::lines_text(lines)))
         .collect();
     Some(format!(
         "near miss {}: {} of {} satisfied: {}",
@@ -139,8 +139,8 @@ pub fn human(run: &Run<'_>, color: bool, accept: bool) -> String {
         for (fixture, lines) in &report.benign_hits {
             let _ = writeln!(
                 out,
-                "      fires on benign fixture {fixture} (lines {}): fix the rule, or name the fixture in its tests if the hit is wanted",
-                super::join(lines)
+                "      fires on benign fixture {fixture} ({}): fix the rule, or name the fixture in its tests if the hit is wanted",
+                super::lines_text(lines)
             );
         }
         let (what, diff) = match &report.snapshot {
@@ -334,7 +334,7 @@ pub fn junit(run: &Run<'_>) -> String {
                 report
                     .benign_hits
                     .iter()
-                    .map(|(f, lines)| format!("fires on {f} (lines {})", super::join(lines)))
+                    .map(|(f, lines)| format!("fires on {f} ({})", super::lines_text(lines)))
                     .collect::<Vec<_>>()
                     .join("; ")
             }),
