@@ -309,6 +309,8 @@ pub enum Target {
     Defender,
     /// Sentinel scheduled analytics rule: content-repository YAML and an ARM template.
     Sentinel,
+    /// Standard Sigma (specification v2.1) for every other SIEM.
+    Sigma,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

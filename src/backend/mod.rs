@@ -5,6 +5,7 @@
 
 pub mod deploy;
 pub mod kql;
+pub mod sigma;
 pub mod kusto;
 
 use thiserror::Error;

@@ -25,6 +25,13 @@ pub fn artifacts(
     schedule: Schedule,
 ) -> Result<Vec<Artifact>, CompileError> {
     let rules = &lowered.rules;
+    if target == Target::Sigma {
+        let text = crate::backend::sigma::export(lowered, index)?;
+        return Ok(vec![Artifact {
+            suffix: ".yml",
+            text,
+        }]);
+    }
     let query = kql::compile(rules, index, pipeline)?;
     let meta = || Meta::of(&rules[index], lowered.model_of(&rules[index]));
     Ok(match target {
@@ -75,6 +82,7 @@ pub fn target_name(target: Target) -> &'static str {
         Target::Kql => "kql",
         Target::Defender => "defender",
         Target::Sentinel => "sentinel",
+        Target::Sigma => "sigma",
     }
 }
 
