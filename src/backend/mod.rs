@@ -5,8 +5,8 @@
 
 pub mod deploy;
 pub mod kql;
-pub mod sigma;
 pub mod kusto;
+pub mod sigma;
 
 use thiserror::Error;
 

@@ -25,16 +25,17 @@ pub fn artifacts(
     schedule: Schedule,
 ) -> Result<Vec<Artifact>, CompileError> {
     let rules = &lowered.rules;
-    if target == Target::Sigma {
-        let text = crate::backend::sigma::export(lowered, index)?;
-        return Ok(vec![Artifact {
-            suffix: ".yml",
-            text,
-        }]);
-    }
-    let query = kql::compile(rules, index, pipeline)?;
     let meta = || Meta::of(&rules[index], lowered.model_of(&rules[index]));
+    // Sigma is exported from the rule document, not from the KQL.
+    let query = match target {
+        Target::Sigma => String::new(),
+        _ => kql::compile(rules, index, pipeline)?,
+    };
     Ok(match target {
+        Target::Sigma => vec![Artifact {
+            suffix: ".yml",
+            text: crate::backend::sigma::export(lowered, index)?,
+        }],
         Target::Kql => vec![Artifact {
             suffix: ".kql",
             text: format!("{}\n", with_header(&rules[index], &query)),
