@@ -33,7 +33,50 @@ pub enum FieldMap {
     },
     /// Sysmon's `SHA256=...,MD5=...` hash list, one column per algorithm.
     Hashes(BTreeMap<String, String>),
+    /// Sysmon's registry path (`HKLM\...\Key\ValueName`, short hives,
+    /// `CurrentControlSet`) computed from a key and a value-name column
+    /// that spell hives in full: see [`registry_path`].
+    RegistryPath {
+        key: String,
+        value: String,
+    },
 }
+
+/// Sysmon's spelling of a registry path from Defender's key and value
+/// name: full hive names shortened (`HKEY_LOCAL_MACHINE` to `HKLM`, user
+/// hives to `HKU`, `HKEY_CLASSES_ROOT` to `HKCR`), `ControlSetNNN` read as
+/// `CurrentControlSet`, and the value name appended after a backslash.
+/// The KQL backend emits the same steps (`kql::registry_path`), so replay
+/// and the deployed query agree.
+pub fn registry_path(key: &str, value: &str) -> String {
+    use std::sync::LazyLock;
+    static STEPS: LazyLock<Vec<(regex::Regex, &'static str)>> = LazyLock::new(|| {
+        REGISTRY_STEPS
+            .iter()
+            .filter_map(|(pattern, replacement)| {
+                Some((regex::Regex::new(pattern).ok()?, *replacement))
+            })
+            .collect()
+    });
+    let mut path = key.to_string();
+    for (re, replacement) in STEPS.iter() {
+        path = re.replace(&path, *replacement).into_owned();
+    }
+    if !value.is_empty() {
+        path.push('\\');
+        path.push_str(value);
+    }
+    path
+}
+
+/// The rewriting steps of [`registry_path`]: RE2-compatible patterns and
+/// `$1`-style replacements (the KQL backend rewrites `$1` as `\1`).
+pub const REGISTRY_STEPS: &[(&str, &str)] = &[
+    (r"(?i)^HKEY_LOCAL_MACHINE(\\|$)", "HKLM$1"),
+    (r"(?i)^HKEY_(?:USERS|CURRENT_USER)(\\|$)", "HKU$1"),
+    (r"(?i)^HKEY_CLASSES_ROOT(\\|$)", "HKCR$1"),
+    (r"(?i)\\ControlSet\d{3}(\\|$)", r"\CurrentControlSet$1"),
+];
 
 /// One log source of a pipeline.
 #[derive(Clone, Debug, Default)]
@@ -48,6 +91,19 @@ pub struct Source {
     /// Canonical name → column, for sources whose columns cannot hold the
     /// canonical names (healthcare custom tables).
     pub columns: BTreeMap<String, String>,
+}
+
+impl Source {
+    /// Fields computed from columns (name, key column, value column): the
+    /// KQL backend adds them with `extend`, replay adds them to events.
+    pub fn computed(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.fields.iter().filter_map(|(name, map)| match map {
+            FieldMap::RegistryPath { key, value } => {
+                Some((name.as_str(), key.as_str(), value.as_str()))
+            }
+            _ => None,
+        })
+    }
 }
 
 /// A pipeline with its includes resolved.
@@ -180,6 +236,8 @@ impl Source {
             Some(FieldMap::Column(column)) => Ok(rename(pred, column)),
             Some(FieldMap::DomainUser { domain, user }) => domain_user(pred, domain, user),
             Some(FieldMap::Hashes(columns)) => hashes(pred, columns),
+            // The computed field keeps the Sigma name as its column name.
+            Some(FieldMap::RegistryPath { .. }) => Ok(Expr::Pred(pred)),
             None if self.unmapped.contains(&field) => Err(MapError::Unmapped {
                 field,
                 table: self.table.clone(),
@@ -213,6 +271,14 @@ impl Source {
         let Some(map) = event.as_object_mut() else {
             return;
         };
+        for (name, key, value) in self.computed() {
+            if map.contains_key(name) {
+                continue;
+            }
+            let text = |column: &str| map.get(column).and_then(|v| v.as_str()).unwrap_or("");
+            let computed = registry_path(text(key), text(value));
+            map.insert(name.to_string(), serde_json::Value::String(computed));
+        }
         for (canonical, column) in &self.columns {
             if canonical != column
                 && !map.contains_key(canonical)
@@ -467,6 +533,10 @@ fn parse(path: &str, text: &str) -> Result<(RawPipeline, Vec<String>), PipelineE
                             user: cols.get("user").cloned().unwrap_or_default(),
                         },
                         Some("hashes") => FieldMap::Hashes(cols),
+                        Some("registry_path") => FieldMap::RegistryPath {
+                            key: cols.get("key").cloned().unwrap_or_default(),
+                            value: cols.get("value").cloned().unwrap_or_default(),
+                        },
                         other => {
                             return Err(invalid(format!(
                                 "unknown transform {other:?} for {}",
@@ -554,6 +624,22 @@ mod tests {
             .expect("included healthcare source");
         assert_eq!(ehr.table, "EhrAccess_CL");
         assert_eq!(ehr.timestamp, "TimeGenerated");
+    }
+
+    #[test]
+    fn registry_paths_read_like_sysmon() {
+        assert_eq!(
+            registry_path(
+                r"HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Services\x",
+                "ImagePath"
+            ),
+            r"HKLM\SYSTEM\CurrentControlSet\Services\x\ImagePath"
+        );
+        assert_eq!(
+            registry_path(r"HKEY_CURRENT_USER\S-1-5-21-1\Software\Run", ""),
+            r"HKU\S-1-5-21-1\Software\Run"
+        );
+        assert_eq!(registry_path("HKEY_CLASSES_ROOT", ""), "HKCR");
     }
 
     #[test]

@@ -128,7 +128,7 @@ impl Prepared {
                 }
                 if let Some(source) = p.sources_of_table(table).next() {
                     timestamp_fields.insert(0, source.timestamp.clone());
-                    if !source.columns.is_empty() {
+                    if !source.columns.is_empty() || source.computed().next().is_some() {
                         canonical.push(source.clone());
                     }
                 }
@@ -228,6 +228,10 @@ fn wanted_keys(
     }
     for source in canonical {
         paths.extend(source.columns.values().cloned());
+        for (_, key, value) in source.computed() {
+            paths.push(key.to_string());
+            paths.push(value.to_string());
+        }
     }
     // Generator lines keep their spec and event.
     paths.push(fixture::GENERATOR_KEY.to_string());

@@ -288,10 +288,23 @@ impl<'a> Query<'a> {
     }
 
     /// How a field is read in the query, and its type. Dotted names reach
-    /// into `dynamic` columns (`Status.errorCode`).
-    fn column(&self, field: &str) -> Result<(String, ColumnType), CompileError> {
+    /// into `dynamic` columns (`Status.errorCode`); computed fields are
+    /// added by an `extend` before the condition.
+    fn column(&mut self, field: &str) -> Result<(String, ColumnType), CompileError> {
         let table = &self.source.table;
         let pipeline = &self.pipeline.name;
+        if let Some((name, key, value)) = self.source.computed().find(|(n, _, _)| *n == field) {
+            let column = name.to_string();
+            if !self.helpers.contains(&column) {
+                self.stages.push(format!(
+                    "extend {} = {}",
+                    self::name(&column),
+                    registry_path(key, value)
+                ));
+                self.helpers.push(column.clone());
+            }
+            return Ok((self::name(&column), ColumnType::String));
+        }
         if let Some(t) = kusto::column_type(pipeline, table, field) {
             return Ok((name(field), t));
         }
@@ -310,7 +323,7 @@ impl<'a> Query<'a> {
     }
 
     /// A column read as text.
-    fn text(&self, field: &str) -> Result<String, CompileError> {
+    fn text(&mut self, field: &str) -> Result<String, CompileError> {
         let (column, t) = self.column(field)?;
         Ok(match t {
             ColumnType::String => column,
@@ -424,7 +437,7 @@ impl<'a> Query<'a> {
     }
 
     fn string_test(
-        &self,
+        &mut self,
         field: &str,
         pattern: &Pattern,
         cased: bool,
@@ -773,6 +786,21 @@ fn number(value: f64) -> String {
     } else {
         format!("{value}")
     }
+}
+
+/// The KQL form of [`crate::pipeline::registry_path`]: the same rewriting
+/// steps, then the value name after a backslash when there is one.
+fn registry_path(key: &str, value: &str) -> String {
+    let mut path = self::name(key);
+    for (pattern, replacement) in crate::pipeline::REGISTRY_STEPS {
+        path = format!(
+            "replace_regex({path}, {}, {})",
+            literal(pattern),
+            literal(&replacement.replace("$1", "\\1"))
+        );
+    }
+    let value = self::name(value);
+    format!("strcat({path}, iff(isempty({value}), '', strcat(@'\\', {value})))")
 }
 
 /// A Sigma glob as an anchored RE2 pattern (`(?is)` unless cased; `s` so

@@ -187,3 +187,42 @@ fn bad_inputs_are_usage_errors() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("unknown pipeline"), "{}", run.stderr);
 }
+
+/// Sysmon's `TargetObject` is computed from Defender's key and value-name
+/// columns (short hives, CurrentControlSet), so a plain SigmaHQ registry
+/// rule replays on Defender rows, and its compiled query reads the same.
+#[test]
+fn registry_paths_are_computed_from_defender_columns() {
+    let run = stetho(&[
+        "replay",
+        "--no-config",
+        "--rules",
+        "tests/replay/registry_run_key.yml",
+        "--format",
+        "jsonl",
+        "tests/replay/defender_registry.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<u64> = jsonl(&run.stdout)
+        .iter()
+        .filter_map(|h| h["line"].as_u64())
+        .collect();
+    assert_eq!(lines, [2, 3]);
+    let kql = stetho(&[
+        "compile",
+        "--no-config",
+        "tests/replay/registry_run_key.yml",
+    ]);
+    assert_eq!(kql.code, 0, "{}", kql.stderr);
+    assert!(
+        kql.stdout
+            .contains("| extend TargetObject = strcat(replace_regex("),
+        "{}",
+        kql.stdout
+    );
+    assert!(
+        kql.stdout.contains("| project-away TargetObject"),
+        "{}",
+        kql.stdout
+    );
+}
