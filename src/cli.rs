@@ -101,6 +101,19 @@ SHA-256). It is replaced atomically, and only when every step passed, so the
 last good build survives a failing one. Exit codes: 0 built, 1 a rule is
 invalid, a test failed or a rule could not be compiled, 2 usage or I/O error.")]
     Build(BuildArgs),
+    /// Show a rule's logic as a tree and, for an event, which parts held.
+    #[command(after_help = "\
+Examples:
+  stetho explain detections/ransomware/volume_shadow_copy_deletion.yml
+  stetho explain detections/ehr/break_glass_restricted_record_without_care_relationship.yml \\
+      --event test-events/ehr/break_glass_restricted_record_without_care_relationship_near_miss.ndjson:3
+  stetho explain rule.yml --pipeline sentinel --target kql
+
+The tree is the logic after pipeline mapping (the columns the query reads).
+With --event, each node is marked: ✓ held, ✗ did not (and a predicate whose
+field the event lacks says so). Exit codes: 0 explained, 2 usage or I/O
+error.")]
+    Explain(ExplainArgs),
     /// List every check with its code, default severity and summary.
     Checks(ChecksArgs),
     /// Work with fixtures: import console exports, scrub recordings.
@@ -289,6 +302,29 @@ pub struct CompileArgs {
     /// choices; Sentinel uses the same).
     #[arg(long, value_name = "HOURS", default_value = "1h")]
     pub frequency: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The rule file.
+    pub rule: PathBuf,
+    /// An event to evaluate: FILE (its first event) or FILE:LINE.
+    #[arg(long, value_name = "FILE[:LINE]")]
+    pub event: Option<String>,
+    /// Shape of the event (default: the file's fixture header, else `sigma`).
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
+    /// Map the rule through this pipeline (default: the event's, else none).
+    #[arg(long, value_name = "NAME")]
+    pub pipeline: Option<String>,
+    /// Also show the compiled artifact (`kql`).
+    #[arg(long, value_enum)]
+    pub target: Option<ExplainTarget>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExplainTarget {
+    Kql,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod events;
 pub mod exit_code;
+pub mod explain;
 pub mod fixture;
 pub mod harness;
 pub mod lint;
