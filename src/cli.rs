@@ -114,6 +114,16 @@ With --event, each node is marked: ✓ held, ✗ did not (and a predicate whose
 field the event lacks says so). Exit codes: 0 explained, 2 usage or I/O
 error.")]
     Explain(ExplainArgs),
+    /// ATT&CK, CAF and asset-class coverage of the rules.
+    #[command(after_help = "\
+Examples:
+  stetho coverage                              # Markdown tables
+  stetho coverage --format navigator > layer.json   # ATT&CK Navigator layer
+  stetho coverage --format html --out coverage.html
+
+Techniques are scored by the number of rules with a positive test. Exit
+codes: 0 written, 2 usage or I/O error.")]
+    Coverage(CoverageArgs),
     /// List every check with its code, default severity and summary.
     Checks(ChecksArgs),
     /// Work with fixtures: import console exports, scrub recordings.
@@ -325,6 +335,26 @@ pub struct ExplainArgs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ExplainTarget {
     Kql,
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// Rule files or folders (default: `rules` in stetho.toml).
+    pub paths: Vec<PathBuf>,
+    /// What to write.
+    #[arg(long, value_enum, default_value_t = CoverageFormat::Markdown)]
+    pub format: CoverageFormat,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CoverageFormat {
+    Markdown,
+    /// An ATT&CK Navigator layer (JSON).
+    Navigator,
+    Html,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ pub mod backend;
 pub mod catalogue;
 pub mod cli;
 pub mod commands;
+pub mod coverage;
 pub mod diagnostic;
 pub mod eval;
 pub mod events;

@@ -5,6 +5,7 @@
 pub mod build;
 pub mod checks;
 pub mod compile;
+pub mod coverage;
 pub mod explain;
 pub mod fixture;
 pub mod replay;
@@ -169,6 +170,7 @@ pub fn run(cli: &Cli) -> u8 {
     match &cli.command {
         Command::Validate(args) => validate::run(cli, args, &out),
         Command::Checks(args) => checks::run(args, &out),
+        Command::Coverage(args) => coverage::run(cli, args, &out),
         Command::Explain(args) => explain::run(cli, args, &out),
         Command::Build(args) => build::run(cli, args, &out),
         Command::Compile(args) => compile::run(cli, args, &out),

@@ -2,6 +2,7 @@
 
 mod common;
 mod corpus;
+mod coverage;
 mod explain;
 mod fixture_cmd;
 mod formats;
