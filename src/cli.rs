@@ -124,6 +124,17 @@ Examples:
 Techniques are scored by the number of rules with a positive test. Exit
 codes: 0 written, 2 usage or I/O error.")]
     Coverage(CoverageArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "\
+Examples:
+  stetho completions bash > ~/.local/share/bash-completion/completions/stetho
+  stetho completions zsh > ~/.zfunc/_stetho")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of stetho and its commands.
+    #[command(after_help = "\
+Examples:
+  stetho man > stetho.1 && man ./stetho.1")]
+    Man,
     /// List every check with its code, default severity and summary.
     Checks(ChecksArgs),
     /// Work with fixtures: import console exports, scrub recordings.
@@ -355,6 +366,13 @@ pub enum CoverageFormat {
     /// An ATT&CK Navigator layer (JSON).
     Navigator,
     Html,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -170,6 +170,24 @@ pub fn run(cli: &Cli) -> u8 {
     match &cli.command {
         Command::Validate(args) => validate::run(cli, args, &out),
         Command::Checks(args) => checks::run(args, &out),
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "stetho", &mut script);
+            out.print(&String::from_utf8_lossy(&script));
+            Ok(exit_code::CLEAN)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command)
+                .render(&mut page)
+                .map_err(|e| e.to_string())
+                .map(|()| {
+                    out.print(&String::from_utf8_lossy(&page));
+                    exit_code::CLEAN
+                })
+        }
         Command::Coverage(args) => coverage::run(cli, args, &out),
         Command::Explain(args) => explain::run(cli, args, &out),
         Command::Build(args) => build::run(cli, args, &out),

@@ -10,4 +10,5 @@ mod invalid;
 mod kql;
 mod project;
 mod replay;
+mod shell;
 mod test_cmd;
