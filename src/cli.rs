@@ -256,6 +256,10 @@ pub struct TestArgs {
     /// (repeatable; a rule needs one of them).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
+    /// Only rules whose files changed since this git revision (all rules
+    /// when a fixture, list, pipeline, schema or stetho.toml changed).
+    #[arg(long, value_name = "REV")]
+    pub changed_since: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -418,6 +422,10 @@ pub struct ValidateArgs {
     /// Treat warnings as errors for the exit code.
     #[arg(long)]
     pub strict: bool,
+    /// Report only on rule files changed since this git revision (all
+    /// rules when lists, pipelines, schemas or stetho.toml changed).
+    #[arg(long, value_name = "REV")]
+    pub changed_since: Option<String>,
 }
 
 #[derive(Debug, Args)]

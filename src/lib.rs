@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod catalogue;
+pub mod changes;
 pub mod cli;
 pub mod commands;
 pub mod coverage;

@@ -29,6 +29,7 @@ pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
             format: ReportFormat::Human,
             profile: None,
             strict: false,
+            changed_since: None,
         },
         out,
     )?;
@@ -43,6 +44,7 @@ pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
             accept: false,
             ids: Vec::new(),
             tags: Vec::new(),
+            changed_since: None,
         },
         out,
     )?;

@@ -48,7 +48,18 @@ pub fn run(cli: &Cli, args: &TestArgs, out: &Output) -> Result<u8, String> {
             id_ok && tag_ok
         })
         .collect();
-    let whole_project = args.paths.is_empty()
+    let mut selected = selected;
+    if let Some(rev) = &args.changed_since {
+        let changes = crate::changes::Changes::since(rev)?;
+        let everything = changes.touches_shared(&project) || changes.touches_under(&fixtures_dir);
+        if !everything {
+            for (keep, model) in selected.iter_mut().zip(&models) {
+                *keep &= model.is_some_and(|m| changes.touches(&m.file.path));
+            }
+        }
+    }
+    let whole_project = args.changed_since.is_none()
+        && args.paths.is_empty()
         && args.ids.is_empty()
         && args.tags.is_empty()
         && args.fixtures.is_none()

@@ -9,8 +9,16 @@ pub fn run(cli: &Cli, args: &ValidateArgs, out: &Output) -> Result<u8, String> {
     let project = super::project(cli)?;
     let paths = super::rule_paths(&args.paths, &project, "validate")?;
     let profile = args.profile.unwrap_or(project.profile);
-    let report = validate::validate(&paths, &project, profile, validate::today())
+    let mut report = validate::validate(&paths, &project, profile, validate::today())
         .map_err(|e| e.to_string())?;
+    if let Some(rev) = &args.changed_since {
+        let changes = crate::changes::Changes::since(rev)?;
+        if !changes.touches_shared(&project) {
+            report
+                .diagnostics
+                .retain(|d| d.file.as_ref().is_some_and(|f| changes.touches(&f.path)));
+        }
+    }
     let summary = report.summary();
     let text = match args.format {
         ReportFormat::Human => {

@@ -43,3 +43,67 @@ fn a_broken_shipped_rule_fails_validation() {
         run.stdout
     );
 }
+
+/// `--changed-since REV` narrows the report to what a pull request touched,
+/// and widens back to everything when shared inputs (lists) change.
+#[test]
+fn changed_since_reports_only_touched_rules() {
+    use std::process::Command;
+    let dir = crate::common::project_copy();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(["-c", "user.email=ci@example.invalid", "-c", "user.name=ci"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("git runs")
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    let run = crate::common::stetho_in(dir.path(), &["test", "--changed-since", "HEAD"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout.trim_end().ends_with("0 passed, 0 failed"),
+        "{}",
+        run.stdout
+    );
+
+    let rule = dir
+        .path()
+        .join("detections/rmm/unsanctioned_rmm_tool_execution.yml");
+    let text = std::fs::read_to_string(&rule).expect("read");
+    std::fs::write(&rule, text.replace("level: high", "level: hihg")).expect("write");
+    let validate = crate::common::stetho_in(
+        dir.path(),
+        &["validate", "--changed-since", "HEAD", "--format", "json"],
+    );
+    assert_eq!(validate.code, 1, "{}", validate.stdout);
+    let report: serde_json::Value = serde_json::from_str(&validate.stdout).expect("json");
+    for d in report["diagnostics"].as_array().expect("diagnostics") {
+        assert!(
+            d["file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("unsanctioned_rmm_tool_execution.yml")),
+            "{d}"
+        );
+    }
+    let test = crate::common::stetho_in(dir.path(), &["test", "--changed-since", "HEAD"]);
+    assert!(
+        test.stdout.contains("Unsanctioned Remote Access"),
+        "{}",
+        test.stdout
+    );
+    assert!(!test.stdout.contains("LSASS"), "{}", test.stdout);
+
+    // A list change affects every rule.
+    let list = dir.path().join("lists/sanctioned_rmm.txt");
+    let mut text = std::fs::read_to_string(&list).expect("list");
+    text.push_str("\n# reviewed\n");
+    std::fs::write(&list, text).expect("write");
+    let test = crate::common::stetho_in(dir.path(), &["test", "--changed-since", "HEAD"]);
+    assert!(test.stdout.contains("LSASS"), "{}", test.stdout);
+}
