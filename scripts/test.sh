@@ -23,5 +23,11 @@ echo "== the JUnit report of the shipped library parses as XML"
 cargo run --locked --quiet -- test --format junit \
   | python3 -c 'import sys, xml.dom.minidom; d = xml.dom.minidom.parse(sys.stdin); assert d.documentElement.tagName == "testsuites"'
 
+echo "== compiled KQL replayed by duckdb-kql (PyPI, pinned) against stetho test's snapshots"
+python3 scripts/kql-replay/run.py --stetho target/debug/stetho
+
+echo "== Sigma export: official Sigma schemas, sigma check, sigma convert (sigma-cli / pySigma, PyPI, pinned)"
+python3 scripts/sigma-check/run.py --stetho target/debug/stetho
+
 echo "== differential test against pySigma's SQLite backend (PyPI, pinned)"
 python3 scripts/differential/run.py

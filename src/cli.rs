@@ -74,7 +74,8 @@ Inputs: NDJSON, a JSON array or JSON documents, `.gz` compressed, `-` for stdin.
 A fixture header line ({\"stetho_fixture\": {\"schema\": ...}}) sets the schema of its file.
 Exit codes: 0 done (hits or not), 2 usage or I/O error.")]
     Replay(ReplayArgs),
-    /// Compile rules to KQL for Defender XDR advanced hunting or Sentinel.
+    /// Compile rules to KQL for Defender XDR advanced hunting or Sentinel,
+    /// or export them as standard Sigma.
     #[command(after_help = "\
 Examples:
   stetho compile                                   # the project's rules, Defender XDR
@@ -83,6 +84,8 @@ Examples:
   stetho compile --out dist/kql
   stetho compile --target defender --frequency 3h --out dist/defender
   stetho compile --target sentinel --pipeline sentinel --out dist/sentinel
+  stetho compile --target sigma --out dist/sigma   # standard Sigma v2.1
+  stetho compile --target sigma --lossy --resolve-placeholders --out shared/
 
 A rule that cannot be expressed for the target (no table for its log source,
 an unmapped field, a construct KQL lacks) is an error naming the rule and the
@@ -327,6 +330,15 @@ pub struct CompileArgs {
     /// choices; Sentinel uses the same).
     #[arg(long, value_name = "HOURS", default_value = "1h")]
     pub frequency: String,
+    /// `--target sigma`: export what standard Sigma cannot express (such as
+    /// `nhs_number`) as the closest Sigma, with a warning and a comment in
+    /// the output, instead of failing the rule.
+    #[arg(long)]
+    pub lossy: bool,
+    /// `--target sigma`: replace `%placeholder%` values under `expand` by
+    /// the values of their list in `lists/`.
+    #[arg(long)]
+    pub resolve_placeholders: bool,
 }
 
 #[derive(Debug, Args)]

@@ -195,7 +195,7 @@ pub fn defender(
 ) -> Result<Value, CompileError> {
     let rule = &rules[index];
     if matches!(rule.body, Body::Correlation(_)) {
-        return Err(CompileError::new(
+        return Err(CompileError::not_applicable(
             rule,
             "a correlation's results are summaries without Timestamp and ReportId: deploy it to Sentinel, or as a hunting query",
         ));

@@ -60,7 +60,7 @@ fn map_rule<'p>(
     pipeline: &'p Pipeline,
 ) -> Result<(&'p Source, Expr), CompileError> {
     let source = pipeline.source_for(&rule.logsource).ok_or_else(|| {
-        CompileError::new(
+        CompileError::not_applicable(
             rule,
             format!(
                 "pipeline `{}` has no table for log source {}",
@@ -95,6 +95,8 @@ struct Query<'a> {
     helpers: Vec<String>,
     /// The source's constant predicates, when the rule has them.
     prefilter: Option<String>,
+    /// How many `not`s enclose the expression being rendered.
+    negated: usize,
     condition: String,
 }
 
@@ -107,6 +109,7 @@ impl<'a> Query<'a> {
             stages: Vec::new(),
             helpers: Vec::new(),
             prefilter: None,
+            negated: 0,
             condition: String::new(),
         }
     }
@@ -163,7 +166,10 @@ impl<'a> Query<'a> {
             Expr::Const(false) => Ok("false".into()),
             Expr::Pred(p) => self.predicate(p),
             Expr::Not(inner) => {
-                let text = self.render(inner, depth + 1)?;
+                self.negated += 1;
+                let text = self.render(inner, depth + 1);
+                self.negated -= 1;
+                let text = text?;
                 Ok(if text.contains('\n') {
                     format!("not(\n{}{text}\n{})", indent(depth + 1), indent(depth))
                 } else {
@@ -331,7 +337,28 @@ impl<'a> Query<'a> {
         })
     }
 
+    /// A predicate. Under `not`, one that Kusto may evaluate to null (a
+    /// comparison with an empty number, `ipv4_is_in_range` on a value that
+    /// is not an address) is wrapped in `coalesce(..., false)`: `not(null)`
+    /// would drop the row, while the evaluator reads "no value" as false
+    /// and so keeps it.
     fn predicate(&mut self, pred: &Pred) -> Result<String, CompileError> {
+        let text = self.bare_predicate(pred)?;
+        let nullable = match (&pred.field, &pred.test) {
+            (Some(_), Test::Cmp { .. } | Test::Cidr(_) | Test::TimePart { .. }) => true,
+            (Some(field), Test::Str { .. } | Test::FieldRef { .. }) => {
+                self.column(field)?.1 != ColumnType::String
+            }
+            _ => false,
+        };
+        Ok(if self.negated > 0 && nullable {
+            format!("coalesce({text}, false)")
+        } else {
+            text
+        })
+    }
+
+    fn bare_predicate(&mut self, pred: &Pred) -> Result<String, CompileError> {
         let Some(field) = &pred.field else {
             return self.keyword(&pred.test);
         };

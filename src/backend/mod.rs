@@ -19,6 +19,10 @@ pub struct CompileError {
     pub path: String,
     pub rule: String,
     pub message: String,
+    /// The rule is fine but the target cannot hold it (no table for its log
+    /// source, a correlation where only single events deploy): `build`
+    /// skips it for that target instead of failing.
+    pub not_applicable: bool,
 }
 
 impl CompileError {
@@ -27,6 +31,15 @@ impl CompileError {
             path: rule.path.clone(),
             rule: rule.key().to_string(),
             message: message.into(),
+            not_applicable: false,
+        }
+    }
+
+    /// A rule this target cannot hold, through no fault of the rule.
+    pub fn not_applicable(rule: &RuleLogic, message: impl Into<String>) -> CompileError {
+        CompileError {
+            not_applicable: true,
+            ..CompileError::new(rule, message)
         }
     }
 }

@@ -17,6 +17,7 @@ const BUILDS: &[(Target, &str, &str)] = &[
     (Target::Kql, "sentinel", "kql/sentinel"),
     (Target::Defender, "defender_xdr", "defender"),
     (Target::Sentinel, "sentinel", "sentinel"),
+    (Target::Sigma, "defender_xdr", "sigma"),
 ];
 
 pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
@@ -84,9 +85,12 @@ pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
                         }));
                     }
                 }
-                // A clinical source has no Defender table: not deployable
-                // there, and not a failure.
-                Err(e) if e.message.contains("has no table for log source") => {
+                // A clinical source has no Defender table, a correlation
+                // is no custom detection: not deployable there, and not a
+                // failure.
+                // What standard Sigma cannot express (`nhs_number`) is left
+                // out of the shared export rather than approximated.
+                Err(e) if e.not_applicable || target == Target::Sigma => {
                     skipped.push(json!({
                         "rule_id": rule.key(),
                         "target": target_name,
@@ -132,7 +136,7 @@ pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
     replace_dir(&staging, &args.out)
         .map_err(|e| format!("{}: {e}", crate::source::display_path(&args.out)))?;
     out.print(&format!(
-        "built {} artifacts for {} rules into {} ({} skipped: no table for their log source)\n",
+        "built {} artifacts for {} rules into {} ({} skipped: not deployable to that target)\n",
         artifacts.len(),
         super::compile::reported(&lowered).len(),
         crate::source::display_path(&args.out),

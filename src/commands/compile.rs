@@ -1,19 +1,23 @@
 //! `stetho compile`: rules to KQL hunting queries, Defender XDR custom
-//! detections or Sentinel analytics rules.
+//! detections, Sentinel analytics rules or standard Sigma.
 
 use std::fmt::Write as _;
 
 use crate::backend::deploy::{self, Meta, Schedule};
+use crate::backend::sigma::SigmaOptions;
 use crate::backend::{CompileError, kql};
 use crate::cli::{Cli, CompileArgs, CompileFormat, Target};
 use crate::commands::{Lowered, Output};
 use crate::exit_code;
 use crate::pipeline::Pipeline;
 
-/// One file a rule compiles to: its name suffix and its text.
+/// One file a rule compiles to: its name suffix, its text, and what the
+/// compiler warns about (a Sigma export kept in the stetho taxonomy, a
+/// `--lossy` approximation).
 pub struct Artifact {
     pub suffix: &'static str,
     pub text: String,
+    pub warnings: Vec<String>,
 }
 
 /// Everything one rule compiles to for `target`.
@@ -24,6 +28,25 @@ pub fn artifacts(
     pipeline: &Pipeline,
     schedule: Schedule,
 ) -> Result<Vec<Artifact>, CompileError> {
+    artifacts_with(
+        lowered,
+        index,
+        target,
+        pipeline,
+        schedule,
+        SigmaOptions::default(),
+    )
+}
+
+/// [`artifacts`], with the options of the Sigma export.
+pub fn artifacts_with(
+    lowered: &Lowered,
+    index: usize,
+    target: Target,
+    pipeline: &Pipeline,
+    schedule: Schedule,
+    sigma: SigmaOptions,
+) -> Result<Vec<Artifact>, CompileError> {
     let rules = &lowered.rules;
     let meta = || Meta::of(&rules[index], lowered.model_of(&rules[index]));
     // Sigma is exported from the rule document, not from the KQL.
@@ -32,19 +55,25 @@ pub fn artifacts(
         _ => kql::compile(rules, index, pipeline)?,
     };
     Ok(match target {
-        Target::Sigma => vec![Artifact {
-            suffix: ".yml",
-            text: crate::backend::sigma::export(lowered, index)?,
-        }],
+        Target::Sigma => {
+            let export = crate::backend::sigma::export(lowered, index, sigma)?;
+            vec![Artifact {
+                suffix: ".yml",
+                text: export.text,
+                warnings: export.warnings,
+            }]
+        }
         Target::Kql => vec![Artifact {
             suffix: ".kql",
             text: format!("{}\n", with_header(&rules[index], &query)),
+            warnings: Vec::new(),
         }],
         Target::Defender => {
             let rule = deploy::defender(rules, index, &meta(), &query, pipeline, schedule)?;
             vec![Artifact {
                 suffix: ".json",
                 text: pretty(&rule),
+                warnings: Vec::new(),
             }]
         }
         Target::Sentinel => {
@@ -53,12 +82,14 @@ pub fn artifacts(
                 Artifact {
                     suffix: ".yaml",
                     text: deploy::sentinel_yaml(rules, index, &meta, &query, pipeline, schedule),
+                    warnings: Vec::new(),
                 },
                 Artifact {
                     suffix: ".arm.json",
                     text: pretty(&deploy::sentinel_arm(
                         rules, index, &meta, &query, pipeline, schedule,
                     )),
+                    warnings: Vec::new(),
                 },
             ]
         }
@@ -110,13 +141,33 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
         .map_err(|e| e.to_string())?;
     let schedule = Schedule::parse(&args.frequency)?;
     let target = target_name(args.target);
+    if args.target != Target::Sigma && (args.lossy || args.resolve_placeholders) {
+        return Err("--lossy and --resolve-placeholders apply to --target sigma only".into());
+    }
+    let sigma = SigmaOptions {
+        lossy: args.lossy,
+        resolve_placeholders: args.resolve_placeholders,
+    };
     let results: Vec<(usize, Result<Vec<Artifact>, CompileError>)> = reported(&lowered)
         .into_iter()
-        .map(|i| (i, artifacts(&lowered, i, args.target, pipeline, schedule)))
+        .map(|i| {
+            let result = artifacts_with(&lowered, i, args.target, pipeline, schedule, sigma);
+            (i, result)
+        })
         .collect();
     let failed = results.iter().filter(|(_, r)| r.is_err()).count() + lowered.problems.len();
     for problem in &lowered.problems {
         out.error(problem);
+    }
+    for file in results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .flatten()
+    {
+        for warning in &file.warnings {
+            let line = format!("warning: {warning}\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+        }
     }
     let mut text = String::new();
     for (i, result) in &results {
@@ -135,6 +186,12 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
                     let path = dir.join(format!("{}{}", stem(rule), file.suffix));
                     crate::write::atomic_write(&path, file.text.as_bytes())
                         .map_err(|e| format!("{}: {e}", crate::source::display_path(&path)))?;
+                }
+            }
+            (Ok(files), None, CompileFormat::Text) if args.target == Target::Sigma => {
+                // One YAML stream: each rule's documents after a separator.
+                for file in files {
+                    let _ = write!(text, "---\n{}", file.text);
                 }
             }
             (Ok(files), None, CompileFormat::Text) => {
@@ -166,7 +223,11 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
         "compiled {} of {} rules for {target} ({}), {failed} failed{}",
         results.iter().filter(|(_, r)| r.is_ok()).count(),
         results.len(),
-        pipeline.name,
+        if args.target == Target::Sigma {
+            "specification v2.1"
+        } else {
+            pipeline.name.as_str()
+        },
         args.out
             .as_ref()
             .map(|d| format!(", into {}", crate::source::display_path(d)))

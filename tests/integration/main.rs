@@ -11,4 +11,5 @@ mod kql;
 mod project;
 mod replay;
 mod shell;
+mod sigma_export;
 mod test_cmd;
