@@ -138,6 +138,18 @@ Examples:
 Examples:
   stetho man > stetho.1 && man ./stetho.1")]
     Man,
+    /// Scaffold a rule, its fixtures and a playbook stub.
+    #[command(after_help = "\
+Examples:
+  stetho new --title 'Rclone Bulk Sync to Cloud Storage' --logsource windows/process_creation --area exfiltration
+  stetho new          # asks for title, log source and area on a terminal
+
+Writes detections/AREA/SLUG.yml (fresh UUID, today's dates, the healthcare
+block with every allowed value in a comment, the log source's field names),
+test-events/AREA/SLUG_tp.ndjson and SLUG_near_miss.ndjson with the right
+header, and playbooks/SLUG.md unless it exists. Exit codes: 0 written, 2
+usage or I/O error (an existing file is not overwritten without --force).")]
+    New(NewArgs),
     /// List every check with its code, default severity and summary.
     Checks(ChecksArgs),
     /// Work with fixtures: import console exports, scrub recordings.
@@ -389,6 +401,23 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The rule's title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// The log source as product/category or product//service (e.g.
+    /// `windows/process_creation`, `azure//signinlogs`, `ehr/record_access`).
+    #[arg(long, value_name = "PRODUCT/CATEGORY[/SERVICE]")]
+    pub logsource: Option<String>,
+    /// Folder under detections/ and test-events/.
+    #[arg(long, default_value = "new")]
+    pub area: String,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

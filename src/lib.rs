@@ -25,6 +25,7 @@ pub mod logic;
 pub mod model;
 pub mod pipeline;
 pub mod replay;
+pub mod scaffold;
 pub mod schema;
 pub mod settings;
 pub mod source;
