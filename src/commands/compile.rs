@@ -180,7 +180,7 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
                 });
                 let _ = writeln!(text, "{record}");
             }
-            (Err(e), _, _) => out.error(&e.to_string()),
+            (Err(e), _, _) => out.error(&located(&lowered, rule, e)),
             (Ok(files), Some(dir), _) => {
                 for file in files {
                     let path = dir.join(format!("{}{}", stem(rule), file.suffix));
@@ -238,6 +238,35 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
     } else {
         exit_code::CLEAN
     })
+}
+
+/// A compile error as `file:line:col: rule `id`: message`, at the field the
+/// message names when the rule's detection has it, else at the rule's title.
+fn located(lowered: &Lowered, rule: &crate::logic::RuleLogic, e: &CompileError) -> String {
+    let Some(model) = lowered.model_of(rule) else {
+        return e.to_string();
+    };
+    let named_field = e
+        .message
+        .split('`')
+        .nth(1)
+        .filter(|_| e.message.starts_with("field `"));
+    let span = named_field
+        .and_then(|field| {
+            model.detection.as_ref().and_then(|d| {
+                d.identifiers
+                    .iter()
+                    .flat_map(|i| i.search.items())
+                    .find(|item| item.field.as_deref() == Some(field))
+                    .map(|item| item.field_span)
+            })
+        })
+        .unwrap_or_else(|| model.anchor_span());
+    let at = model.file.line_col(span.start);
+    format!(
+        "{}:{}:{}: rule `{}`: {}",
+        e.path, at.line, at.column, e.rule, e.message
+    )
 }
 
 /// A query under comments naming its rule, as a `.kql` file holds it.

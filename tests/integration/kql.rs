@@ -137,6 +137,19 @@ fn a_rule_edited_to_use_an_unknown_column_fails() {
         "{}",
         run.stderr
     );
+    // Located at the field, as file:line:col.
+    let edited = std::fs::read_to_string(&rule).expect("read");
+    let line = edited
+        .lines()
+        .position(|l| l.contains("ProcessCommandLin|contains|all"))
+        .expect("edited line")
+        + 1;
+    assert!(
+        run.stderr
+            .contains(&format!("volume_shadow_copy_deletion.yml:{line}:9: rule `")),
+        "{}",
+        run.stderr
+    );
     // And the parser itself rejects the column, had it been emitted.
     let Some(checker) = kql_check() else { return };
     let query = serde_json::json!({
