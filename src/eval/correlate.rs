@@ -40,6 +40,9 @@ pub struct CorrelationHit {
     pub group: Vec<String>,
     /// The aggregate that satisfied the condition.
     pub value: f64,
+    /// Event time of the completing event (unix nanoseconds), so a
+    /// correlation of this correlation can place the hit in its windows.
+    pub time: i128,
 }
 
 #[derive(Clone, Debug)]
@@ -60,6 +63,8 @@ pub struct Correlator {
     timestamp_fields: Vec<String>,
     /// Matches that could not be placed in time.
     pub without_time: usize,
+    /// Correlations counted by another with `generate: false`.
+    feeds_only: Vec<usize>,
 }
 
 impl Correlator {
@@ -73,11 +78,17 @@ impl Correlator {
             })
             .collect();
         let records = vec![BTreeMap::new(); correlations.len()];
+        let feeds_only = correlations
+            .iter()
+            .map(|(i, _)| *i)
+            .filter(|&i| rules[i].hidden)
+            .collect();
         Correlator {
             correlations,
             records,
             timestamp_fields,
             without_time: 0,
+            feeds_only,
         }
     }
 
@@ -138,14 +149,55 @@ impl Correlator {
     }
 
     /// Sweep every group and return the hits, sorted by rule and event.
-    pub fn finish(self) -> Vec<CorrelationHit> {
+    ///
+    /// Correlations are swept in rule order, and lowering puts a chained
+    /// correlation after the correlations it counts, so each one's hits can
+    /// be fed to the correlations of correlations before they are swept.
+    /// A chained correlation's group-by names the fields of the counted
+    /// correlation's group (through its aliases). Hits of correlations that
+    /// only feed another (`generate: false`) are not reported.
+    pub fn finish(mut self) -> Vec<CorrelationHit> {
         let mut hits = Vec::new();
-        for ((rule, correlation), groups) in self.correlations.iter().zip(self.records) {
-            for (group, mut records) in groups {
+        for slot in 0..self.correlations.len() {
+            let (rule, correlation) = self.correlations[slot].clone();
+            let start = hits.len();
+            for (group, mut records) in std::mem::take(&mut self.records[slot]) {
                 records.sort_by_key(|r| (r.time, r.event));
-                sweep(*rule, correlation, &group, &records, &mut hits);
+                sweep(rule, &correlation, &group, &records, &mut hits);
+            }
+            for later in slot + 1..self.correlations.len() {
+                let (_, chained) = &self.correlations[later];
+                for (position, _) in chained
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| **r == rule)
+                {
+                    for hit in &hits[start..] {
+                        let group: Vec<String> = chained
+                            .group_by
+                            .iter()
+                            .map(|g| {
+                                let field = chained.group_field(g, rule);
+                                correlation
+                                    .group_by
+                                    .iter()
+                                    .position(|name| name == field)
+                                    .map(|i| hit.group[i].clone())
+                                    .unwrap_or_default()
+                            })
+                            .collect();
+                        self.records[later].entry(group).or_default().push(Record {
+                            time: hit.time,
+                            position,
+                            value: None,
+                            event: hit.event,
+                        });
+                    }
+                }
             }
         }
+        hits.retain(|h| !self.feeds_only.contains(&h.rule));
         hits.sort_by_key(|a| (a.rule, a.event));
         hits
     }
@@ -243,6 +295,7 @@ fn fired(rule: usize, group: &[String], window: &[Record], value: f64) -> Correl
         first: window[0].event,
         group: group.to_vec(),
         value,
+        time: window[window.len() - 1].time,
     }
 }
 
