@@ -27,7 +27,6 @@ Usage: run.py [--stetho PATH] [--suggest FILE] [--verbose]
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -37,6 +36,9 @@ import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pyvenv  # noqa: E402  (scripts/pyvenv.py)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -50,39 +52,10 @@ PASSES = ("null", "empty")
 # ------------------------------------------------------------- bootstrap
 
 
-def venv_python() -> Path:
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
 
 def ensure_venv() -> None:
-    """Create the reference virtualenv and re-run this script inside it."""
-    if os.environ.get("STETHO_DIFFERENTIAL_IN_VENV") == "1":
-        return
-    req = (HERE / "requirements.txt").read_bytes()
-    stamp = VENV / "requirements.sha256"
-    digest = hashlib.sha256(req).hexdigest()
-    if not venv_python().exists():
-        print(f"== creating {VENV.relative_to(ROOT)}", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    if not stamp.exists() or stamp.read_text().strip() != digest:
-        print("== installing scripts/differential/requirements.txt", file=sys.stderr)
-        subprocess.run(
-            [
-                str(venv_python()),
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--quiet",
-                "-r",
-                str(HERE / "requirements.txt"),
-            ],
-            check=True,
-        )
-        stamp.write_text(digest + "\n")
-    env = dict(os.environ, STETHO_DIFFERENTIAL_IN_VENV="1")
-    sys.stdout.flush()
-    os.execve(str(venv_python()), [str(venv_python()), str(Path(__file__).resolve()), *sys.argv[1:]], env)
+    """Create the pinned virtualenv if needed and re-run this script inside it."""
+    pyvenv.ensure(VENV, HERE / "requirements.txt", "STETHO_DIFFERENTIAL_IN_VENV", __file__)
 
 
 # ------------------------------------------------------------ conversion

@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gzip
-import hashlib
 import json
 import os
 import re
@@ -51,6 +50,9 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pyvenv  # noqa: E402  (scripts/pyvenv.py)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -99,9 +101,6 @@ class SetupError(Exception):
 # ------------------------------------------------------------- bootstrap
 
 
-def venv_python() -> Path:
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
 
 def pinned() -> dict[str, str]:
     """name -> version of every `name==version` line of requirements.txt."""
@@ -128,42 +127,13 @@ def satisfied() -> bool:
         "        bad.append(name)\n"
         "sys.exit(1 if bad else 0)\n"
     )
-    proc = subprocess.run([str(venv_python()), "-c", check, json.dumps(pinned())], capture_output=True)
+    proc = subprocess.run([str(pyvenv.python(VENV)), "-c", check, json.dumps(pinned())], capture_output=True)
     return proc.returncode == 0
 
 
 def ensure_venv() -> None:
-    """Create the engine's virtualenv, install the pins if needed, and re-run
-    this script inside it."""
-    if os.environ.get(IN_VENV) == "1":
-        return
-    req = (HERE / "requirements.txt").read_bytes()
-    stamp = VENV / "requirements.sha256"
-    digest = hashlib.sha256(req).hexdigest()
-    if not venv_python().exists():
-        print(f"== creating {VENV.relative_to(ROOT)}", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    fresh = stamp.exists() and stamp.read_text().strip() == digest
-    if not fresh and not satisfied():
-        print("== installing scripts/kql-replay/requirements.txt", file=sys.stderr)
-        subprocess.run(
-            [
-                str(venv_python()),
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--quiet",
-                "-r",
-                str(HERE / "requirements.txt"),
-            ],
-            check=True,
-        )
-    if not fresh:
-        stamp.write_text(digest + "\n")
-    env = dict(os.environ, **{IN_VENV: "1"})
-    sys.stdout.flush()
-    os.execve(str(venv_python()), [str(venv_python()), str(Path(__file__).resolve()), *sys.argv[1:]], env)
+    """Create the pinned virtualenv if needed and re-run this script inside it."""
+    pyvenv.ensure(VENV, HERE / "requirements.txt", IN_VENV, __file__, satisfied=satisfied)
 
 
 # ------------------------------------------------------------ project

@@ -41,7 +41,6 @@ Usage: run.py [--stetho PATH] [--verbose]
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -50,6 +49,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pyvenv  # noqa: E402  (scripts/pyvenv.py)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -68,43 +70,11 @@ EXPECTED_CORPUS_FAILURES = re.compile(r"no list for placeholder|unknown rule `")
 # ------------------------------------------------------------- bootstrap
 
 
-def venv_python() -> Path:
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
-def venv_bin(name: str) -> Path:
-    return VENV / ("Scripts" if os.name == "nt" else "bin") / name
 
 
 def ensure_venv() -> None:
-    """Create the clients' virtualenv and re-run this script inside it."""
-    if os.environ.get("STETHO_SIGMA_CHECK_IN_VENV") == "1":
-        return
-    req = (HERE / "requirements.txt").read_bytes()
-    stamp = VENV / "requirements.sha256"
-    digest = hashlib.sha256(req).hexdigest()
-    if not venv_python().exists():
-        print(f"== creating {VENV.relative_to(ROOT)}", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    if not stamp.exists() or stamp.read_text().strip() != digest:
-        print("== installing scripts/sigma-check/requirements.txt", file=sys.stderr)
-        subprocess.run(
-            [
-                str(venv_python()),
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--quiet",
-                "-r",
-                str(HERE / "requirements.txt"),
-            ],
-            check=True,
-        )
-        stamp.write_text(digest + "\n")
-    env = dict(os.environ, STETHO_SIGMA_CHECK_IN_VENV="1")
-    sys.stdout.flush()
-    os.execve(str(venv_python()), [str(venv_python()), str(Path(__file__).resolve()), *sys.argv[1:]], env)
+    """Create the pinned virtualenv if needed and re-run this script inside it."""
+    pyvenv.ensure(VENV, HERE / "requirements.txt", "STETHO_SIGMA_CHECK_IN_VENV", __file__)
 
 
 def stetho_binary(given: str | None) -> Path:
@@ -205,7 +175,7 @@ def schema_check(dirs: list[Path], failures: Failures) -> int:
 def sigma_check(name: str, folder: Path, failures: Failures, verbose: bool) -> None:
     """`sigma check` over one export (one at a time: the exports share rule ids)."""
     run = subprocess.run(
-        [str(venv_bin("sigma")), "check", *OFFLINE, str(folder)],
+        [str(pyvenv.executable(VENV, "sigma")), "check", *OFFLINE, str(folder)],
         capture_output=True,
         text=True,
     )
@@ -268,7 +238,7 @@ def cli_convert(target: str, files: list[Path], out: Path, failures: Failures) -
     args = ["-t", "kusto", "-p", "microsoft_xdr"] if target == "kusto" else ["-t", "splunk", "--without-pipeline"]
     out.mkdir(parents=True, exist_ok=True)
     run = subprocess.run(
-        [str(venv_bin("sigma")), "convert", *args, "--skip-unsupported", "-od", str(out), *map(str, files)],
+        [str(pyvenv.executable(VENV, "sigma")), "convert", *args, "--skip-unsupported", "-od", str(out), *map(str, files)],
         capture_output=True,
         text=True,
     )
