@@ -119,18 +119,11 @@ pub fn describe(pred: &Pred) -> String {
             };
             format!("{field} {text}{}", case(*cased))
         }
-        Test::Regex {
-            pattern,
-            ignore_case,
-            multi_line,
-            dot_all,
-        } => {
-            let flags: String = [(*ignore_case, 'i'), (*multi_line, 'm'), (*dot_all, 's')]
-                .iter()
-                .filter(|(on, _)| *on)
-                .map(|(_, c)| *c)
-                .collect();
-            format!("{field} matches regex /{pattern}/{flags}")
+        Test::Regex { pattern, .. } => {
+            format!(
+                "{field} matches regex /{pattern}/{}",
+                pred.test.regex_flags()
+            )
         }
         Test::Cidr(net) => format!("{field} is in {net}"),
         Test::Cmp { op, value } => format!("{field} {} {value}", op.symbol()),

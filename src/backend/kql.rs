@@ -366,17 +366,14 @@ impl<'a> Query<'a> {
             Test::Str { pattern, cased } => self.string_test(field, pattern, *cased),
             Test::Regex {
                 pattern,
-                ignore_case,
                 multi_line,
-                dot_all,
+                ..
             } => {
-                let flags: String = [(*ignore_case, 'i'), (*multi_line, 'm'), (*dot_all, 's')]
-                    .iter()
-                    .filter(|(on, _)| *on)
-                    .map(|(_, f)| *f)
-                    .collect();
+                // The evaluator's PCRE reading of `$`, so both match alike.
+                let pattern = crate::logic::pattern::re2_compatible(pattern, *multi_line);
+                let flags = pred.test.regex_flags();
                 let pattern = if flags.is_empty() {
-                    pattern.clone()
+                    pattern
                 } else {
                     format!("(?{flags}){pattern}")
                 };

@@ -122,6 +122,27 @@ pub enum Test {
     },
 }
 
+impl Test {
+    /// A `re` test's inline flags as RE2 writes them (`ims`, only those
+    /// set); empty for other tests.
+    pub fn regex_flags(&self) -> String {
+        let Test::Regex {
+            ignore_case,
+            multi_line,
+            dot_all,
+            ..
+        } = self
+        else {
+            return String::new();
+        };
+        [(*ignore_case, 'i'), (*multi_line, 'm'), (*dot_all, 's')]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, flag)| *flag)
+            .collect()
+    }
+}
+
 /// A test on one field, or on every string value of the event (keywords).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pred {
