@@ -344,13 +344,12 @@ fn result_columns(
         Body::Correlation(c) => c.group_by.clone(),
         Body::Detection(_) => {
             let table = table_of(rules, index, pipeline).unwrap_or_default();
-            kusto::databases_for(&pipeline.name)
-                .into_iter()
-                .find_map(|db| db.tables.get(table))
-                .map(|cols| {
-                    cols.iter()
-                        .filter(|(_, t)| **t != ColumnType::Dynamic)
-                        .map(|(c, _)| c.clone())
+            kusto::table(&pipeline.name, table)
+                .map(|t| {
+                    t.columns
+                        .iter()
+                        .filter(|c| c.family() != ColumnType::Dynamic)
+                        .map(|c| c.name.clone())
                         .collect()
                 })
                 .unwrap_or_default()

@@ -6,7 +6,6 @@
 //! a number compares with a string column only through `todouble()`, and a
 //! `dynamic` column is searched through `tostring()`.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -25,7 +24,7 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
-    fn parse(text: &str) -> ColumnType {
+    pub fn parse(text: &str) -> ColumnType {
         match text {
             "string" => ColumnType::String,
             "int" | "long" | "real" | "decimal" | "double" => ColumnType::Number,
@@ -37,22 +36,65 @@ impl ColumnType {
     }
 }
 
-/// Tables of one Kusto database.
+/// One column, with its type as the schema spells it (`long`, `real`,
+/// `datetime`...): the backends need the family, fixture import the exact
+/// type.
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub name: String,
+    pub kusto_type: String,
+}
+
+impl Column {
+    pub fn family(&self) -> ColumnType {
+        ColumnType::parse(&self.kusto_type)
+    }
+}
+
+/// A table, columns in schema order.
+#[derive(Clone, Debug, Default)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<Column>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// Tables of one Kusto database, in schema order.
 #[derive(Debug, Default)]
 pub struct Database {
     pub name: String,
-    pub tables: BTreeMap<String, BTreeMap<String, ColumnType>>,
+    /// The pipeline whose tables these are.
+    pub pipeline: &'static str,
+    pub tables: Vec<Table>,
 }
 
-/// The embedded schema files, by file stem.
-const FILES: &[(&str, &str)] = &[
-    ("defender-xdr", "kusto/defender-xdr-schema.json"),
-    ("sentinel", "kusto/sentinel-schema.json"),
-    ("healthcare", "kusto/healthcare-schema.json"),
+impl Database {
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+}
+
+/// The embedded schema files: stem, path, and the pipeline they describe.
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "defender-xdr",
+        "kusto/defender-xdr-schema.json",
+        "defender_xdr",
+    ),
+    ("sentinel", "kusto/sentinel-schema.json", "sentinel"),
+    ("healthcare", "kusto/healthcare-schema.json", "healthcare"),
 ];
 
-fn load(path: &str) -> Database {
-    let mut db = Database::default();
+fn load(path: &str, pipeline: &'static str) -> Database {
+    let mut db = Database {
+        pipeline,
+        ..Database::default()
+    };
     let Some(value) =
         crate::catalogue::embedded(path).and_then(|t| serde_json::from_str::<Value>(t).ok())
     else {
@@ -68,23 +110,27 @@ fn load(path: &str) -> Database {
             .into_iter()
             .flatten()
             .filter_map(|c| {
-                Some((
-                    c["name"].as_str()?.to_string(),
-                    ColumnType::parse(c["type"].as_str()?),
-                ))
+                Some(Column {
+                    name: c["name"].as_str()?.to_string(),
+                    kusto_type: c["type"].as_str().unwrap_or("string").to_string(),
+                })
             })
             .collect();
-        db.tables.insert(name.to_string(), columns);
+        db.tables.push(Table {
+            name: name.to_string(),
+            columns,
+        });
     }
     db
 }
 
-fn databases() -> &'static BTreeMap<&'static str, Database> {
-    static ALL: OnceLock<BTreeMap<&'static str, Database>> = OnceLock::new();
+/// Every embedded database, parsed once, in file order.
+pub fn all() -> &'static [(&'static str, Database)] {
+    static ALL: OnceLock<Vec<(&'static str, Database)>> = OnceLock::new();
     ALL.get_or_init(|| {
         FILES
             .iter()
-            .map(|(stem, path)| (*stem, load(path)))
+            .map(|(stem, path, pipeline)| (*stem, load(path, pipeline)))
             .collect()
     })
 }
@@ -99,7 +145,17 @@ pub fn databases_for(pipeline: &str) -> Vec<&'static Database> {
         "healthcare" => &["healthcare"],
         _ => &["defender-xdr", "sentinel", "healthcare"],
     };
-    stems.iter().filter_map(|s| databases().get(s)).collect()
+    stems
+        .iter()
+        .filter_map(|s| all().iter().find(|(stem, _)| stem == s).map(|(_, db)| db))
+        .collect()
+}
+
+/// A table of a pipeline's databases.
+pub fn table(pipeline: &str, table: &str) -> Option<&'static Table> {
+    databases_for(pipeline)
+        .into_iter()
+        .find_map(|db| db.table(table))
 }
 
 /// The type of `column` in `table` for a pipeline; `None` when the table or
@@ -107,14 +163,12 @@ pub fn databases_for(pipeline: &str) -> Vec<&'static Database> {
 pub fn column_type(pipeline: &str, table: &str, column: &str) -> Option<ColumnType> {
     databases_for(pipeline)
         .into_iter()
-        .find_map(|db| db.tables.get(table)?.get(column).copied())
+        .find_map(|db| db.table(table)?.column(column).map(Column::family))
 }
 
 /// Whether a pipeline's databases know `table`.
 pub fn has_table(pipeline: &str, table: &str) -> bool {
-    databases_for(pipeline)
-        .into_iter()
-        .any(|db| db.tables.contains_key(table))
+    self::table(pipeline, table).is_some()
 }
 
 #[cfg(test)]
