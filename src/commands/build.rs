@@ -85,12 +85,10 @@ pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
                         }));
                     }
                 }
-                // A clinical source has no Defender table, a correlation
-                // is no custom detection: not deployable there, and not a
-                // failure.
-                // What standard Sigma cannot express (`nhs_number`) is left
-                // out of the shared export rather than approximated.
-                Err(e) if e.not_applicable || target == Target::Sigma => {
+                // A clinical source has no Defender table, a correlation is
+                // no custom detection, standard Sigma has no `nhs_number`:
+                // not deployable there, and not a failure.
+                Err(e) if e.not_applicable => {
                     skipped.push(json!({
                         "rule_id": rule.key(),
                         "target": target_name,

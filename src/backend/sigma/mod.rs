@@ -316,6 +316,15 @@ impl Ctx<'_> {
     fn error(&self, message: impl Into<String>) -> CompileError {
         error(self.doc, message)
     }
+
+    /// A construct standard Sigma cannot express: the rule is fine, the
+    /// target cannot hold it (without `--lossy`).
+    fn inexpressible(&self, message: impl Into<String>) -> CompileError {
+        CompileError {
+            not_applicable: true,
+            ..error(self.doc, message)
+        }
+    }
 }
 
 fn render(
@@ -888,7 +897,7 @@ fn nhs_number(
 ) -> Result<OutEntry, CompileError> {
     let construct = format!("`{key}` in `{ident}`");
     if !ctx.options.lossy {
-        return Err(ctx.error(format!(
+        return Err(ctx.inexpressible(format!(
             "{construct}: `nhs_number` (Modulus 11 check digit, repdigits excluded, distinct numbers counted) \
              is a stetho extension that standard Sigma cannot express; \
              --lossy exports a regular expression of the number's shapes instead"
@@ -1101,7 +1110,7 @@ fn correlation(ctx: &mut Ctx<'_>, block: &Node) -> Result<Out, CompileError> {
         let rewritten = match key {
             "type" if value.as_str() == Some("value_median") => {
                 if !ctx.options.lossy {
-                    return Err(ctx.error(
+                    return Err(ctx.inexpressible(
                         "correlation type `value_median` is a pySigma extension, not Sigma v2.1; \
                          --lossy exports it as `value_percentile` with `percentile: 50`",
                     ));
@@ -1154,7 +1163,7 @@ fn correlation(ctx: &mut Ctx<'_>, block: &Node) -> Result<Out, CompileError> {
                 }
                 _ => {
                     if !ctx.options.lossy {
-                        return Err(ctx.error(
+                        return Err(ctx.inexpressible(
                             "a correlation condition that is not a map of bounds is not Sigma v2.1 \
                              (stetho ignores it and uses the default); --lossy leaves it out",
                         ));
