@@ -16,6 +16,9 @@ cargo fmt --check
 echo "== cargo clippy -- -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
 
+echo "== cargo deny: licences, bans, sources, advisories (deny.toml)"
+bash scripts/deny.sh
+
 echo "== cargo test"
 cargo test --locked
 

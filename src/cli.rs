@@ -294,7 +294,8 @@ pub struct ReplayArgs {
         value_delimiter = ','
     )]
     pub rules: Vec<PathBuf>,
-    /// Event files (`-` for stdin).
+    /// Event files (`-` for stdin), or folders to read every event file
+    /// below (sorted; hidden folders skipped).
     #[arg(required = true, value_name = "EVENTS")]
     pub events: Vec<PathBuf>,
     /// Shape of the events: `sigma` (the rules' own field names) or a

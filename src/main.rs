@@ -9,6 +9,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    stetho::interrupt::install();
     let cli = stetho::cli::Cli::parse();
     stetho::exit_code::code(stetho::commands::run(&cli))
 }

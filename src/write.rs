@@ -18,16 +18,90 @@ pub fn atomic_write(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
+    let in_flight = crate::interrupt::InFlight::register(&temp);
+    let written = (|| {
         let mut file = std::fs::File::create(&temp)?;
         file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
+        file.sync_all()
     })();
+    let result = match written {
+        Ok(()) => in_flight.commit(|| std::fs::rename(&temp, path)),
+        Err(e) => Err(e),
+    };
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
     result
+}
+
+/// Put the folder `new` in place of `dir` so that at every moment `dir`
+/// is either the complete old folder or the complete new one, even if the
+/// process is killed: on Linux one `renameat2(RENAME_EXCHANGE)` swaps
+/// them; elsewhere (or on a file system without it) the old folder is
+/// renamed aside first, which leaves a short window without `dir`.
+/// `aside` names where the old folder goes before it is deleted.
+pub fn replace_dir(new: &Path, dir: &Path, aside: &Path) -> std::io::Result<()> {
+    let in_flight = crate::interrupt::InFlight::register(new);
+    if dir.exists() {
+        let swapped = in_flight.commit(|| exchange(new, dir));
+        match swapped {
+            // `new` now holds the old folder.
+            Ok(true) => return std::fs::remove_dir_all(new),
+            Ok(false) => {}
+            Err(e) => return Err(e),
+        }
+        let in_flight = crate::interrupt::InFlight::register(new);
+        let aside_guard = crate::interrupt::InFlight::register(aside);
+        in_flight.commit(|| -> std::io::Result<()> {
+            std::fs::rename(dir, aside)?;
+            if let Err(e) = std::fs::rename(new, dir) {
+                let _ = std::fs::rename(aside, dir);
+                return Err(e);
+            }
+            Ok(())
+        })?;
+        drop(aside_guard);
+        std::fs::remove_dir_all(aside)
+    } else {
+        in_flight.commit(|| std::fs::rename(new, dir))
+    }
+}
+
+/// Atomically exchange two paths; `Ok(false)` when the platform or file
+/// system cannot, so the caller falls back to two renames.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let to_c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    };
+    let (a, b) = (to_c(a)?, to_c(b)?);
+    // SAFETY: both pointers are valid NUL-terminated strings that outlive
+    // the call; the syscall only reads them.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let error = std::io::Error::last_os_error();
+    match error.raw_os_error() {
+        Some(libc::ENOSYS) | Some(libc::EINVAL) | Some(libc::ENOTSUP) => Ok(false),
+        _ => Err(error),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<bool> {
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -46,5 +120,25 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn replace_dir_swaps_in_the_new_folder_and_removes_the_old() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = root.path().join("dist");
+        let new = root.path().join(".dist.tmp");
+        let aside = root.path().join(".dist.old");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join("a"), "old").expect("write");
+        std::fs::create_dir_all(&new).expect("mkdir");
+        std::fs::write(new.join("a"), "new").expect("write");
+        replace_dir(&new, &dir, &aside).expect("replace");
+        assert_eq!(std::fs::read_to_string(dir.join("a")).expect("read"), "new");
+        assert!(!new.exists() && !aside.exists());
+        // First build: nothing to replace.
+        let fresh = root.path().join("fresh");
+        std::fs::create_dir_all(&new).expect("mkdir");
+        replace_dir(&new, &fresh, &aside).expect("replace");
+        assert!(fresh.is_dir() && !new.exists());
     }
 }

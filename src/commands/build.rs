@@ -53,8 +53,10 @@ pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
     let project = super::project(cli)?;
     let paths = super::rule_paths(&[], &project, "build")?;
     let lowered = super::lower(&paths, &project)?;
+    remove_stale_staging(&args.out);
     let staging = sibling(&args.out, "tmp");
     let _ = std::fs::remove_dir_all(&staging);
+    let staging_guard = crate::interrupt::InFlight::register(&staging);
     let mut artifacts = Vec::new();
     let mut skipped = Vec::new();
     let mut failures = lowered.problems.clone();
@@ -131,7 +133,8 @@ pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
         ));
         return Ok(exit_code::FINDINGS);
     }
-    replace_dir(&staging, &args.out)
+    drop(staging_guard);
+    crate::write::replace_dir(&staging, &args.out, &sibling(&args.out, "old"))
         .map_err(|e| format!("{}: {e}", crate::source::display_path(&args.out)))?;
     out.print(&format!(
         "built {} artifacts for {} rules into {} ({} skipped: not deployable to that target)\n",
@@ -153,24 +156,49 @@ fn sibling(dir: &Path, what: &str) -> PathBuf {
     dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
 }
 
-/// Swap the new folder in: the old one is renamed aside first, so at every
-/// moment `dir` is either the old build or the new one.
-fn replace_dir(new: &Path, dir: &Path) -> std::io::Result<()> {
-    let old = sibling(dir, "old");
-    let had_old = dir.exists();
-    if had_old {
-        std::fs::rename(dir, &old)?;
-    }
-    if let Err(e) = std::fs::rename(new, dir) {
-        if had_old {
-            let _ = std::fs::rename(&old, dir);
+/// A build killed outright (SIGKILL, power loss) cannot clean up after
+/// itself: its staging folders stay next to `dist`. Remove those whose
+/// process is gone; a concurrent build's folders are left alone.
+fn remove_stale_staging(dir: &Path) {
+    let Some(name) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let pid = ["tmp", "old"].iter().find_map(|what| {
+            file_name
+                .strip_prefix(&format!(".{name}.{what}-"))
+                .and_then(|pid| pid.parse::<u32>().ok())
+        });
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && !process_alive(pid)
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
-        return Err(e);
     }
-    if had_old {
-        std::fs::remove_dir_all(&old)?;
-    }
-    Ok(())
+}
+
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn process_alive(_: u32) -> bool {
+    true
 }
 
 fn hex(bytes: &[u8]) -> String {

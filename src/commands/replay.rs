@@ -25,15 +25,15 @@ pub fn run(cli: &Cli, args: &ReplayArgs, out: &Output) -> Result<u8, String> {
         .map(Schema::parse)
         .transpose()
         .map_err(|e| e.to_string())?;
-    let progress = progress_bar(&args.events, out.quiet);
+    let events = event_files(&args.events);
+    let progress = progress_bar(&events, out.quiet);
     let options = Options {
         schema,
         timestamp_field: args.timestamp_field.as_deref(),
         keep_events: args.with_event,
         progress: Some(progress.clone()),
     };
-    let shown: Vec<String> = args
-        .events
+    let shown: Vec<String> = events
         .iter()
         .map(|p| crate::source::display_path(p))
         .collect();
@@ -86,17 +86,16 @@ pub fn run(cli: &Cli, args: &ReplayArgs, out: &Output) -> Result<u8, String> {
             text.clear();
         }
     };
-    let (stats, correlations) =
-        replay::replay(&rules, &pipelines, &args.events, &options, &mut |hit| {
-            emit(
-                hit.rule,
-                hit.at.input,
-                hit.line,
-                hit.at.index,
-                hit.event.as_ref(),
-            );
-        })
-        .map_err(|e| e.to_string())?;
+    let (stats, correlations) = replay::replay(&rules, &pipelines, &events, &options, &mut |hit| {
+        emit(
+            hit.rule,
+            hit.at.input,
+            hit.line,
+            hit.at.index,
+            hit.event.as_ref(),
+        );
+    })
+    .map_err(|e| e.to_string())?;
     for hit in &correlations {
         let line = (hit.event.line > 0).then_some(hit.event.line);
         emit(hit.rule, hit.event.input, line, hit.event.index, None);
@@ -155,4 +154,31 @@ fn progress_bar(inputs: &[std::path::PathBuf], quiet: bool) -> indicatif::Progre
         bar.set_style(style);
     }
     bar
+}
+
+/// The inputs with folders expanded: every event file below a folder
+/// (NDJSON, JSON, maybe gzipped), sorted by path, hidden folders such as
+/// `.snapshots` skipped, so `stetho replay --rules detections test-events`
+/// replays a whole recording tree in a stable order.
+fn event_files(inputs: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if !input.is_dir() {
+            files.push(input.clone());
+            continue;
+        }
+        let walker = ignore::WalkBuilder::new(input)
+            .standard_filters(false)
+            .hidden(true)
+            .sort_by_file_path(|a, b| a.cmp(b))
+            .build();
+        files.extend(
+            walker
+                .flatten()
+                .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+                .map(|e| e.into_path())
+                .filter(|p| crate::fixture::discover::is_event_file(p)),
+        );
+    }
+    files
 }
