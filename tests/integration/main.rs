@@ -12,6 +12,7 @@ mod jobs;
 mod kql;
 mod new_cmd;
 mod project;
+mod properties;
 mod replay;
 mod shell;
 mod sigma_export;

@@ -21,7 +21,7 @@ use stetho::logic::{Body, Expr, Lists, RuleLogic, Test, lower_rules};
 use crate::common::{project_copy, root, stetho, stetho_in};
 
 /// Export into a fresh folder; returns the folder and the run.
-fn export(args: &[&str]) -> (tempfile::TempDir, crate::common::Run) {
+pub(crate) fn export(args: &[&str]) -> (tempfile::TempDir, crate::common::Run) {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().to_str().expect("utf-8").to_string();
     let mut full = vec!["compile", "--target", "sigma", "--out", out.as_str()];
@@ -30,7 +30,7 @@ fn export(args: &[&str]) -> (tempfile::TempDir, crate::common::Run) {
     (dir, run)
 }
 
-fn yml_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn yml_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("read dir")
         .flatten()
@@ -43,7 +43,7 @@ fn yml_files(dir: &Path) -> Vec<PathBuf> {
 
 /// Load and lower rule files with the library, as `compile` does; every
 /// exported rule must lower (the sources may hold rules that do not).
-fn lowered(paths: &[PathBuf], lists: &Lists, exported: bool) -> Vec<RuleLogic> {
+pub(crate) fn lowered(paths: &[PathBuf], lists: &Lists, exported: bool) -> Vec<RuleLogic> {
     let files = stetho::load::discover(paths).expect("discover");
     let loaded = stetho::load::load_files(&files);
     let (rules, errors) = lower_rules(&loaded.rules, lists);
@@ -109,7 +109,7 @@ fn comparable(rules: &[RuleLogic], rule: &RuleLogic) -> String {
     }
 }
 
-fn by_key(rules: &[RuleLogic]) -> BTreeMap<String, String> {
+pub(crate) fn by_key(rules: &[RuleLogic]) -> BTreeMap<String, String> {
     rules
         .iter()
         .map(|r| {
