@@ -19,6 +19,7 @@ pub mod exit_code;
 pub mod explain;
 pub mod fixture;
 pub mod harness;
+pub mod limits;
 pub mod lint;
 pub mod load;
 pub mod logic;

@@ -19,25 +19,20 @@ pub const LINT: Lint = Lint {
     summary: "A `|re` value that does not compile (RE2 syntax, size-limited).",
 };
 
-/// Compiled-program size limit for rule regexes: ten times what any
-/// SigmaHQ pattern needs.
-pub const REGEX_SIZE_LIMIT: usize = 10 * 1024 * 1024;
-
-/// Build a regex the way the engine will.
+/// Build a regex the way the engine will (the evaluator's own builder, so
+/// the lint and the engine cannot disagree on limits or syntax).
 pub fn compile(
     pattern: &str,
     ignore_case: bool,
     multi_line: bool,
     dot_all: bool,
 ) -> Result<regex::Regex, regex::Error> {
-    regex::RegexBuilder::new(pattern)
-        .case_insensitive(ignore_case)
-        .multi_line(multi_line)
-        .dot_matches_new_line(dot_all)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .nest_limit(100)
-        .build()
+    crate::eval::compile_regex_test(&crate::logic::Test::Regex {
+        pattern: pattern.to_string(),
+        ignore_case,
+        multi_line,
+        dot_all,
+    })
 }
 
 pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
