@@ -8,6 +8,7 @@ mod fixture_cmd;
 mod formats;
 mod invalid;
 mod kql;
+mod limits;
 mod new_cmd;
 mod project;
 mod replay;
