@@ -296,3 +296,38 @@ fn yaml_diagnostic(file: &Arc<SourceFile>, error: &yaml::YamlError, bom: usize) 
             .help("use a plain string as the key"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_stops_past_the_rule_file_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for i in 0..3 {
+            std::fs::write(dir.path().join(format!("r{i}.yml")), "title: t\n").expect("write");
+        }
+        let paths = [dir.path().to_path_buf()];
+        assert_eq!(discover_at_most(&paths, 3).expect("at the cap").len(), 3);
+        let err = discover_at_most(&paths, 2).unwrap_err();
+        assert!(
+            matches!(err, LoadError::TooManyFiles { limit: 2, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn documents_past_the_cap_refuse_the_file_at_the_first_extra_one() {
+        let text = "title: t\n---\n".repeat(MAX_DOCUMENTS_PER_FILE) + "title: last\n";
+        let file = SourceFile::new(Path::new("many.yml"), "many.yml".into(), text);
+        let (rules, diagnostics) = parse_source(&file);
+        assert!(rules.is_empty());
+        assert_eq!(diagnostics.len(), 1);
+        let d = &diagnostics[0];
+        assert_eq!(d.code, "STH003");
+        assert_eq!(
+            d.position().map(|p| p.0),
+            Some(2 * MAX_DOCUMENTS_PER_FILE + 1)
+        );
+    }
+}

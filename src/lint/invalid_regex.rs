@@ -82,6 +82,17 @@ mod tests {
     use crate::settings::Profile;
 
     #[test]
+    fn a_pattern_over_the_size_limit_is_refused_with_the_limit() {
+        let limit = crate::limits::REGEX_SIZE_LIMIT;
+        let err = super::compile("\\w{1,1000}\\w{1,1000}", false, false, false).unwrap_err();
+        assert!(
+            matches!(err, regex::Error::CompiledTooBig(l) if l == limit),
+            "{err}"
+        );
+        assert!(super::compile("\\w{1,100}", false, false, false).is_ok());
+    }
+
+    #[test]
     fn flags_lookaround_and_syntax_errors() {
         let rule = |re: &str| {
             format!(

@@ -979,6 +979,69 @@ pub fn parse_timespan(text: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
+    fn rule(text: &str) -> Rule {
+        let file = SourceFile::new(Path::new("r.yml"), "r.yml".into(), text.into());
+        let (mut rules, diagnostics) = crate::load::parse_source(&file);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        rules.remove(0)
+    }
+
+    fn values(prefix: &str, n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("{prefix}{i}")).collect()
+    }
+
+    #[test]
+    fn expansion_is_refused_before_the_product_is_built() {
+        let r = rule("title: t\ndetection:\n  sel:\n    F|expand: '%a%%b%'\n  condition: sel\n");
+        let (a, b) = (values("a", 101), values("b", 100_000));
+        let lists = Lists {
+            lists: BTreeMap::from([("a".to_string(), a), ("b".to_string(), b)]),
+        };
+        let err = lower_detection(&r, &lists).unwrap_err();
+        assert_eq!(
+            err.message,
+            format!("placeholders expand to more than {MAX_EXPANDED_VALUES} values")
+        );
+        assert_eq!(&r.file.text[err.span.start..err.span.end], "'%a%%b%'");
+    }
+
+    #[test]
+    fn expansion_is_capped_per_rule() {
+        let items: String = (0..11)
+            .map(|i| format!("    F{i}|expand: '%big%'\n"))
+            .collect();
+        let r = rule(&format!(
+            "title: t\ndetection:\n  sel:\n{items}  condition: sel\n"
+        ));
+        let lists = Lists {
+            lists: BTreeMap::from([("big".to_string(), values("v", MAX_EXPANDED_VALUES))]),
+        };
+        let err = lower_detection(&r, &lists).unwrap_err();
+        assert!(
+            err.message.contains(&format!(
+                "more than {MAX_RULE_EXPANDED_VALUES} values in all"
+            )),
+            "{}",
+            err.message
+        );
+        assert_eq!(r.file.line_col(err.span.start).line, 14);
+    }
+
+    #[test]
+    fn a_list_over_the_entry_limit_is_located() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text: String = (0..=MAX_LIST_ENTRIES).map(|i| format!("v{i}\n")).collect();
+        std::fs::write(dir.path().join("big.txt"), format!("# comment\n\n{text}")).expect("write");
+        let Err(ListError::TooManyEntries { file, span }) = Lists::load(dir.path()) else {
+            panic!("expected too many entries");
+        };
+        assert_eq!(file.line_col(span.start).line, MAX_LIST_ENTRIES + 3);
+        assert_eq!(
+            &file.text[span.start..span.end],
+            format!("v{MAX_LIST_ENTRIES}")
+        );
+    }
+
     #[test]
     fn base64offset_matches_pysigma() {
         // The three forms pySigma gives for "Invoke-" (the well-known IEX
