@@ -191,7 +191,9 @@ fn limits_condition_nesting_is_an_error_not_a_stack_overflow() {
     let (run, digest) = validate(dir.path(), "cond.yml");
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        digest.contains("nests parentheses and `not` deeper than 64 levels"),
+        digest.contains(
+            "error STH300 cond.yml:8:80 condition: the condition nests parentheses and `not` deeper than 64 levels"
+        ),
         "{digest}"
     );
 }
