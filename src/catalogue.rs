@@ -190,7 +190,11 @@ impl FieldCatalogues {
             .collect();
         if let Some(dir) = project_dir {
             for path in crate::load::yaml_files_in(dir) {
-                let Ok(text) = std::fs::read_to_string(&path) else {
+                let Ok(text) = crate::limits::read_bounded_string(
+                    &path,
+                    crate::limits::MAX_CONFIG_FILE_BYTES,
+                    "field catalogues",
+                ) else {
                     continue;
                 };
                 if let Some(own) = FieldCatalogue::parse(&path.to_string_lossy(), &text) {

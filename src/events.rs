@@ -13,9 +13,22 @@ use std::path::Path;
 use serde::de::{Deserializer as _, SeqAccess, Visitor};
 use serde_json::Value;
 
-/// Longest NDJSON line accepted (a single event); longer lines are reported
-/// as malformed instead of exhausting memory.
-pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+use crate::limits::{MAX_EVENT_DEPTH, MAX_LINE_BYTES};
+
+/// A JSON parse error as a message; nesting past serde_json's recursion
+/// limit is named as the limit it is.
+pub fn json_error(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    if !message.starts_with("recursion limit exceeded") {
+        return message;
+    }
+    let at = if e.line() == 1 {
+        format!("column {}", e.column())
+    } else {
+        format!("line {} column {}", e.line(), e.column())
+    };
+    format!("event nested deeper than {MAX_EVENT_DEPTH} levels of arrays and objects (at {at})")
+}
 
 /// One item read from an input.
 #[derive(Debug)]
@@ -48,7 +61,7 @@ impl Item {
                 },
                 Err(e) => Item::Malformed {
                     line: Some(line),
-                    message: e.to_string(),
+                    message: json_error(&e),
                 },
             },
             other => other,
@@ -118,9 +131,6 @@ fn read_lines(
     let mut line = Vec::with_capacity(4096);
     let mut number = 0usize;
     let mut index = 0usize;
-    // A document that is not one-event-per-line (a pretty-printed object)
-    // is collected here and parsed as a stream of JSON values.
-    let mut pending: Option<(usize, Vec<u8>)> = None;
     loop {
         line.clear();
         let n = read_line_limited(&mut input, &mut line)?;
@@ -129,10 +139,6 @@ fn read_lines(
         }
         bytes += n as u64;
         number += 1;
-        if let Some((_, buf)) = pending.as_mut() {
-            buf.extend_from_slice(&line);
-            continue;
-        }
         let text = trim(&line);
         if text.is_empty() {
             continue;
@@ -168,35 +174,19 @@ fn read_lines(
                 }
                 index += 1;
             }
-            // The first line opens an object that continues: a JSON document.
-            Err(e) if index == 0 && e.is_eof() => pending = Some((number, line.clone())),
+            // The first line opens an object that continues: JSON documents,
+            // streamed from this line on (never held whole).
+            Err(e) if index == 0 && e.is_eof() => {
+                let rest = io::Cursor::new(std::mem::take(&mut line)).chain(input);
+                return Ok(bytes - n as u64 + read_documents(Box::new(rest), sink)?);
+            }
             Err(e) => {
                 if !sink(Item::Malformed {
                     line: Some(number),
-                    message: e.to_string(),
+                    message: json_error(&e),
                 }) {
                     return Ok(bytes);
                 }
-            }
-        }
-    }
-    if let Some((_, buffer)) = pending {
-        let stream = serde_json::Deserializer::from_slice(&buffer).into_iter::<Value>();
-        for (i, value) in stream.enumerate() {
-            let item = match value {
-                Ok(event) => Item::Event {
-                    line: None,
-                    index: i,
-                    event,
-                },
-                Err(e) => Item::Malformed {
-                    line: None,
-                    message: e.to_string(),
-                },
-            };
-            let stop = matches!(item, Item::Malformed { .. });
-            if !sink(item) || stop {
-                break;
             }
         }
     }
@@ -280,10 +270,41 @@ fn read_array(
     if let Err(e) = result {
         sink(Item::Malformed {
             line: None,
-            message: e.to_string(),
+            message: json_error(&e),
         });
     }
     drop(de);
+    Ok(count.get())
+}
+
+/// A stream of (pretty-printed) JSON documents, parsed as it is read.
+fn read_documents(
+    input: Box<dyn BufRead + Send>,
+    sink: &mut dyn FnMut(Item) -> bool,
+) -> io::Result<u64> {
+    let count = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let counter = CountingReader {
+        inner: input,
+        count: std::rc::Rc::clone(&count),
+    };
+    let stream = serde_json::Deserializer::from_reader(counter).into_iter::<Value>();
+    for (i, value) in stream.enumerate() {
+        let item = match value {
+            Ok(event) => Item::Event {
+                line: None,
+                index: i,
+                event,
+            },
+            Err(e) => Item::Malformed {
+                line: None,
+                message: json_error(&e),
+            },
+        };
+        let stop = matches!(item, Item::Malformed { .. });
+        if !sink(item) || stop {
+            break;
+        }
+    }
     Ok(count.get())
 }
 
@@ -317,6 +338,56 @@ mod tests {
         })
         .expect("read");
         out
+    }
+
+    fn messages(text: Vec<u8>) -> Vec<String> {
+        let input: Box<dyn BufRead + Send> = Box::new(io::Cursor::new(text));
+        let mut out = Vec::new();
+        read(input, &mut |item| {
+            out.push(match item.parsed() {
+                Item::Event { line, .. } => format!("{line:?}: event"),
+                Item::Malformed { line, message } => format!("{line:?}: {message}"),
+                Item::Raw { .. } => unreachable!("parsed"),
+            });
+            true
+        })
+        .expect("read");
+        out
+    }
+
+    #[test]
+    fn an_over_long_line_is_reported_and_skipped() {
+        let mut text = b"{\"a\":1}\n{\"b\":\"".to_vec();
+        text.resize(text.len() + MAX_LINE_BYTES, b'x');
+        text.extend_from_slice(b"\"}\n{\"a\":2}\n");
+        assert_eq!(
+            messages(text),
+            vec![
+                "Some(1): event".to_string(),
+                format!("Some(2): line longer than {MAX_LINE_BYTES} bytes"),
+                "Some(3): event".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_over_deep_event_is_reported_and_skipped() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let text = format!("{{\"a\":1}}\n{{\"x\":{deep}}}\n{{\"a\":2}}\n");
+        assert_eq!(
+            messages(text.into_bytes()),
+            vec![
+                "Some(1): event".to_string(),
+                format!(
+                    "Some(2): event nested deeper than {MAX_EVENT_DEPTH} levels of arrays and objects (at column 132)"
+                ),
+                "Some(3): event".to_string(),
+            ]
+        );
+        // Exactly at the limit is fine (the object is the first level).
+        let n = MAX_EVENT_DEPTH - 1;
+        let at_limit = format!("{{\"x\":{}{}}}\n", "[".repeat(n), "]".repeat(n));
+        assert_eq!(messages(at_limit.into_bytes()), vec!["Some(1): event"]);
     }
 
     #[test]

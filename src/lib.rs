@@ -20,6 +20,7 @@ pub mod explain;
 pub mod fixture;
 pub mod harness;
 pub mod interrupt;
+pub mod limits;
 pub mod lint;
 pub mod load;
 pub mod logic;

@@ -13,13 +13,10 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::diagnostic::Diagnostic;
+use crate::limits::{self, MAX_DOCUMENTS_PER_FILE, MAX_RULE_FILE_BYTES, ReadError};
 use crate::model::Rule;
 use crate::source::yaml::{self, YamlErrorKind};
 use crate::source::{SourceFile, Span, display_path};
-
-/// Largest rule file accepted. SigmaHQ's biggest rule is about 40 KB; a
-/// multi-megabyte "rule" is a mistake or an attack.
-pub const MAX_RULE_FILE_BYTES: u64 = 1024 * 1024;
 
 #[derive(Debug, Error)]
 pub enum LoadError {
@@ -27,12 +24,26 @@ pub enum LoadError {
     NotFound { path: String },
     #[error("{path}: {message}")]
     Walk { path: String, message: String },
+    #[error(
+        "{path}: more than {limit} rule files; a run is limited to {limit} (pass fewer folders, or ignore some in .stethoignore)"
+    )]
+    TooManyFiles { path: String, limit: usize },
 }
 
 /// Rule files found under the given paths: files are taken as they are,
 /// folders are searched for `*.yml` / `*.yaml`.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    discover_at_most(paths, limits::max_rule_files())
+}
+
+/// [`discover`] stopping with an error once more than `limit` files are
+/// found, before any of them is read.
+pub fn discover_at_most(paths: &[PathBuf], limit: usize) -> Result<Vec<PathBuf>, LoadError> {
     let mut found = Vec::new();
+    let too_many = |path: &Path| LoadError::TooManyFiles {
+        path: display_path(path),
+        limit,
+    };
     for path in paths {
         if !path.exists() {
             return Err(LoadError::NotFound {
@@ -41,6 +52,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
         }
         if path.is_file() {
             found.push(path.clone());
+            if found.len() > limit {
+                return Err(too_many(path));
+            }
             continue;
         }
         let walker = ignore::WalkBuilder::new(path)
@@ -55,6 +69,9 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
             let p = entry.path();
             if entry.file_type().is_some_and(|t| t.is_file()) && is_yaml(p) {
                 found.push(p.to_path_buf());
+                if found.len() > limit {
+                    return Err(too_many(path));
+                }
             }
         }
     }
@@ -112,24 +129,16 @@ pub fn load_files(paths: &[PathBuf]) -> Loaded {
 pub fn load_file(path: &Path) -> FileResult {
     let display = display_path(path);
     let placeholder = SourceFile::new(path, display.clone(), String::new());
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    if size > MAX_RULE_FILE_BYTES {
-        let d = Diagnostic::error(
-            "STH003",
-            format!(
-                "file is {} bytes; rule files are limited to {} bytes",
-                size, MAX_RULE_FILE_BYTES
-            ),
-        )
-        .in_file(&placeholder)
-        .help("a rule file holds one rule (or a correlation and its rules); split or remove this file");
-        return (Some(placeholder), Vec::new(), vec![d]);
-    }
-    let bytes = match std::fs::read(path) {
+    let bytes = match limits::read_bounded(path, MAX_RULE_FILE_BYTES, "rule files") {
         Ok(b) => b,
+        Err(e @ (ReadError::TooLarge { .. } | ReadError::Grew { .. })) => {
+            let d = Diagnostic::error("STH003", e.to_string())
+                .in_file(&placeholder)
+                .help("a rule file holds one rule (or a correlation and its rules); split or remove this file");
+            return (Some(placeholder), Vec::new(), vec![d]);
+        }
         Err(e) => {
-            let d =
-                Diagnostic::error("STH009", format!("cannot read file: {e}")).in_file(&placeholder);
+            let d = Diagnostic::error("STH009", e.to_string()).in_file(&placeholder);
             return (Some(placeholder), Vec::new(), vec![d]);
         }
     };
@@ -173,6 +182,20 @@ pub fn parse_source(file: &Arc<SourceFile>) -> (Vec<Rule>, Vec<Diagnostic>) {
             d
         })
         .collect();
+    if let Some(extra) = documents.get(MAX_DOCUMENTS_PER_FILE) {
+        diagnostics.push(
+            Diagnostic::error(
+                "STH003",
+                format!(
+                    "file holds more than {MAX_DOCUMENTS_PER_FILE} YAML documents; rule files are limited to {MAX_DOCUMENTS_PER_FILE}"
+                ),
+            )
+            .at(file, extra.span.sub(0, 0))
+            .label("one document too many")
+            .help("a rule file holds one rule (or a correlation and its rules); split this file"),
+        );
+        return (Vec::new(), diagnostics);
+    }
     let meaningful = documents.iter().filter(|d| !d.is_null()).count();
     if meaningful == 0 && loaded.errors.is_empty() {
         diagnostics.push(
@@ -271,5 +294,40 @@ fn yaml_diagnostic(file: &Arc<SourceFile>, error: &yaml::YamlError, bom: usize) 
             .at(file, span)
             .label("complex key")
             .help("use a plain string as the key"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_stops_past_the_rule_file_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for i in 0..3 {
+            std::fs::write(dir.path().join(format!("r{i}.yml")), "title: t\n").expect("write");
+        }
+        let paths = [dir.path().to_path_buf()];
+        assert_eq!(discover_at_most(&paths, 3).expect("at the cap").len(), 3);
+        let err = discover_at_most(&paths, 2).unwrap_err();
+        assert!(
+            matches!(err, LoadError::TooManyFiles { limit: 2, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn documents_past_the_cap_refuse_the_file_at_the_first_extra_one() {
+        let text = "title: t\n---\n".repeat(MAX_DOCUMENTS_PER_FILE) + "title: last\n";
+        let file = SourceFile::new(Path::new("many.yml"), "many.yml".into(), text);
+        let (rules, diagnostics) = parse_source(&file);
+        assert!(rules.is_empty());
+        assert_eq!(diagnostics.len(), 1);
+        let d = &diagnostics[0];
+        assert_eq!(d.code, "STH003");
+        assert_eq!(
+            d.position().map(|p| p.0),
+            Some(2 * MAX_DOCUMENTS_PER_FILE + 1)
+        );
     }
 }

@@ -419,8 +419,13 @@ impl Pipelines {
         }
         if let Some(dir) = project_dir {
             for path in crate::load::yaml_files_in(dir) {
-                let text = std::fs::read_to_string(&path).map_err(|e| PipelineError::Invalid {
-                    name: path.display().to_string(),
+                let text = crate::limits::read_bounded_string(
+                    &path,
+                    crate::limits::MAX_CONFIG_FILE_BYTES,
+                    "pipeline files",
+                )
+                .map_err(|e| PipelineError::Invalid {
+                    name: crate::source::display_path(&path),
                     message: e.to_string(),
                 })?;
                 let (p, includes) = parse(&path.display().to_string(), &text)?;

@@ -253,12 +253,12 @@ fn parse_event(
     wanted: Option<&std::collections::HashSet<String>>,
 ) -> Result<Value, String> {
     let Some(wanted) = wanted else {
-        return serde_json::from_slice(text).map_err(|e| e.to_string());
+        return serde_json::from_slice(text).map_err(|e| events::json_error(&e));
     };
     let mut de = serde_json::Deserializer::from_slice(text);
     let value = serde::de::DeserializeSeed::deserialize(Filtered(wanted), &mut de)
-        .map_err(|e| e.to_string())?;
-    de.end().map_err(|e| e.to_string())?;
+        .map_err(|e| events::json_error(&e))?;
+    de.end().map_err(|e| events::json_error(&e))?;
     Ok(value)
 }
 

@@ -54,10 +54,10 @@ struct ProjectSection {
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    #[error("{path}: {source}")]
     Read {
         path: String,
-        source: std::io::Error,
+        source: crate::limits::ReadError,
     },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
@@ -92,7 +92,12 @@ impl Project {
             return Ok(Project::without_config());
         };
         let shown = crate::source::display_path(&path);
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        let text = crate::limits::read_bounded_string(
+            &path,
+            crate::limits::MAX_CONFIG_FILE_BYTES,
+            "configuration files",
+        )
+        .map_err(|source| ConfigError::Read {
             path: shown.clone(),
             source,
         })?;

@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use crate::catalogue::FieldCatalogues;
 use crate::diagnostic::{self, Diagnostic, Summary};
+use crate::limits::{MAX_LIST_ENTRIES, ReadError};
 use crate::lint::{self, Context};
 use crate::load::{self, LoadError};
+use crate::logic::{ListError, Lists};
 use crate::model::{Rule, RuleKind};
 use crate::schema::{self, SchemaKind};
 use crate::settings::{Profile, Project};
@@ -59,7 +61,13 @@ pub fn validate(
         );
     }
     let fields = FieldCatalogues::load(project.root.as_ref().map(|_| project.fields.as_path()));
-    let lists = list_names(project);
+    let lists = match load_lists(project) {
+        Ok(lists) => lists.names(),
+        Err(e) => {
+            diagnostics.push(list_diagnostic(&e));
+            BTreeSet::new()
+        }
+    };
     let ctx = Context {
         project,
         profile,
@@ -138,14 +146,44 @@ fn scan_fixtures(dir: &Path, files: &mut Vec<Arc<SourceFile>>, out: &mut Vec<Dia
     }
 }
 
-/// Names of the value lists (`lists/NAME.txt`) of a project.
+/// Names of the value lists (`lists/NAME.txt`) of a project; none when
+/// they cannot be loaded.
 pub fn list_names(project: &Project) -> BTreeSet<String> {
-    if project.root.is_none() {
-        return BTreeSet::new();
-    }
-    crate::logic::Lists::load(&project.lists)
+    load_lists(project)
         .map(|lists| lists.names())
         .unwrap_or_default()
+}
+
+fn load_lists(project: &Project) -> Result<Lists, ListError> {
+    if project.root.is_none() {
+        return Ok(Lists::default());
+    }
+    Lists::load(&project.lists)
+}
+
+/// A list that cannot be loaded, as a finding on the list file.
+fn list_diagnostic(error: &ListError) -> Diagnostic {
+    match error {
+        ListError::Read { path, source } => {
+            let file = SourceFile::new(Path::new(path), path.clone(), String::new());
+            let code = match source {
+                ReadError::Io(_) => "STH009",
+                _ => "STH003",
+            };
+            Diagnostic::error(code, source.to_string())
+                .in_file(&file)
+                .help("a value list holds one value per line; split or trim this list")
+        }
+        ListError::TooManyEntries { file, span } => Diagnostic::error(
+            "STH003",
+            format!(
+                "list has more than {MAX_LIST_ENTRIES} entries; value lists are limited to {MAX_LIST_ENTRIES}"
+            ),
+        )
+        .at(file, *span)
+        .label("first entry over the limit")
+        .help("split the list, or match the values another way (a field catalogue, a lookup in the SIEM)"),
+    }
 }
 
 /// Today's date in UTC, for review-date checks.

@@ -132,7 +132,7 @@ pub fn lower(
         })
         .collect();
     let lists = match project.root {
-        Some(_) => crate::logic::Lists::load(&project.lists).map_err(|e| format!("lists: {e}"))?,
+        Some(_) => crate::logic::Lists::load(&project.lists).map_err(|e| e.to_string())?,
         None => crate::logic::Lists::default(),
     };
     let (rules, errors) = crate::logic::lower_rules(&loaded.rules, &lists);

@@ -16,10 +16,8 @@ use std::cell::RefCell;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde_json::Value;
 
+use crate::limits::{REGEX_NEST_LIMIT, REGEX_SIZE_LIMIT};
 use crate::logic::{Body, CmpOp, Expr, Pattern, Position, Pred, RuleLogic, Test, TimePart};
-
-/// Regex size limit for rule patterns (see `lint::invalid_regex`).
-pub const REGEX_SIZE_LIMIT: usize = 10 * 1024 * 1024;
 
 /// Build the regex a `re` test stands for.
 pub fn compile_regex_test(test: &Test) -> Result<regex::Regex, regex::Error> {
@@ -38,7 +36,7 @@ pub fn compile_regex_test(test: &Test) -> Result<regex::Regex, regex::Error> {
         .dot_matches_new_line(*dot_all)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .nest_limit(100)
+        .nest_limit(REGEX_NEST_LIMIT)
         .build()
 }
 

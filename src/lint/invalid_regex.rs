@@ -19,25 +19,20 @@ pub const LINT: Lint = Lint {
     summary: "A `|re` value that does not compile (RE2 syntax, size-limited).",
 };
 
-/// Compiled-program size limit for rule regexes: ten times what any
-/// SigmaHQ pattern needs.
-pub const REGEX_SIZE_LIMIT: usize = 10 * 1024 * 1024;
-
-/// Build a regex the way the engine will.
+/// Build a regex the way the engine will (the evaluator's own builder, so
+/// the lint and the engine cannot disagree on limits or syntax).
 pub fn compile(
     pattern: &str,
     ignore_case: bool,
     multi_line: bool,
     dot_all: bool,
 ) -> Result<regex::Regex, regex::Error> {
-    regex::RegexBuilder::new(pattern)
-        .case_insensitive(ignore_case)
-        .multi_line(multi_line)
-        .dot_matches_new_line(dot_all)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .nest_limit(100)
-        .build()
+    crate::eval::compile_regex_test(&crate::logic::Test::Regex {
+        pattern: pattern.to_string(),
+        ignore_case,
+        multi_line,
+        dot_all,
+    })
 }
 
 pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
@@ -85,6 +80,17 @@ pub fn check(rule: &Rule, _ctx: &Context<'_>, out: &mut Vec<Diagnostic>) {
 mod tests {
     use crate::lint::testing::codes;
     use crate::settings::Profile;
+
+    #[test]
+    fn a_pattern_over_the_size_limit_is_refused_with_the_limit() {
+        let limit = crate::limits::REGEX_SIZE_LIMIT;
+        let err = super::compile("\\w{1,1000}\\w{1,1000}", false, false, false).unwrap_err();
+        assert!(
+            matches!(err, regex::Error::CompiledTooBig(l) if l == limit),
+            "{err}"
+        );
+        assert!(super::compile("\\w{1,100}", false, false, false).is_ok());
+    }
 
     #[test]
     fn flags_lookaround_and_syntax_errors() {

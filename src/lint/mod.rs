@@ -124,7 +124,7 @@ pub const REGISTRY: &[(Lint, Check)] = &[
             "STH003",
             "input-limit",
             Error,
-            "The file is too large (1 MiB) or nested too deeply (64 levels).",
+            "The input is over a limit: file size, documents, nesting or list size (see Limits).",
         ),
         Check::BuiltIn,
     ),

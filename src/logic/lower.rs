@@ -17,6 +17,10 @@ use super::{
     Body, CmpOp, Correlation, CorrelationKind, Expr, Pattern, Position, Pred, RuleLogic, Test,
     TimePart,
 };
+use crate::limits::{
+    MAX_EXPANDED_VALUES, MAX_LIST_ENTRIES, MAX_LIST_FILE_BYTES, MAX_RULE_EXPANDED_VALUES,
+    ReadError, read_bounded_string,
+};
 use crate::model::condition::{self, Quantifier};
 use crate::model::modifier::Group;
 use crate::model::{Detection, Item, Modifier, Rule, RuleKind, Search};
@@ -30,9 +34,6 @@ const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
 /// is an error, never a silently unexpanded dash.
 const MAX_WINDASH_POSITIONS: usize = 5;
 
-/// Most values one item may expand to (placeholders × windash × offsets).
-pub const MAX_EXPANDED_VALUES: usize = 10_000;
-
 /// Named value lists for `%placeholder%` expansion (`lists/NAME.txt`).
 #[derive(Clone, Debug, Default)]
 pub struct Lists {
@@ -41,8 +42,9 @@ pub struct Lists {
 
 impl Lists {
     /// Read every `*.txt` in `dir`: one value per line, `#` comments and
-    /// blank lines skipped, surrounding whitespace trimmed.
-    pub fn load(dir: &Path) -> std::io::Result<Lists> {
+    /// blank lines skipped, surrounding whitespace trimmed. A list over
+    /// [`MAX_LIST_FILE_BYTES`] or [`MAX_LIST_ENTRIES`] is an error.
+    pub fn load(dir: &Path) -> Result<Lists, ListError> {
         let mut lists = BTreeMap::new();
         let Ok(entries) = std::fs::read_dir(dir) else {
             return Ok(Lists { lists });
@@ -56,8 +58,20 @@ impl Lists {
             let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
                 continue;
             };
-            let text = std::fs::read_to_string(&path)?;
-            lists.insert(name.to_string(), parse_list(&text));
+            let shown = crate::source::display_path(&path);
+            let text = read_bounded_string(&path, MAX_LIST_FILE_BYTES, "value lists").map_err(
+                |source| ListError::Read {
+                    path: shown.clone(),
+                    source,
+                },
+            )?;
+            let values = parse_list(&text);
+            if values.len() > MAX_LIST_ENTRIES {
+                let file = SourceFile::new(&path, shown, text);
+                let span = nth_entry_span(&file.text, MAX_LIST_ENTRIES);
+                return Err(ListError::TooManyEntries { file, span });
+            }
+            lists.insert(name.to_string(), values);
         }
         Ok(Lists { lists })
     }
@@ -78,6 +92,42 @@ impl Lists {
     pub fn names(&self) -> BTreeSet<String> {
         self.lists.keys().cloned().collect()
     }
+}
+
+/// Why the value lists could not be loaded.
+#[derive(Debug, Error)]
+pub enum ListError {
+    #[error("{path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: ReadError,
+    },
+    /// `span` is the first entry over the limit.
+    #[error(
+        "{}:{}: list has more than {MAX_LIST_ENTRIES} entries; value lists are limited to {MAX_LIST_ENTRIES}",
+        file.display,
+        file.line_col(span.start).line
+    )]
+    TooManyEntries { file: Arc<SourceFile>, span: Span },
+}
+
+/// The span of the `n`th (0-based) entry of a list file.
+fn nth_entry_span(text: &str, n: usize) -> Span {
+    let mut offset = 0;
+    let mut seen = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if !trimmed.is_empty() && !trimmed.starts_with('#') {
+            if seen == n {
+                let start = offset + (line.len() - line.trim_start().len());
+                return Span::new(start, start + trimmed.len());
+            }
+            seen += 1;
+        }
+        offset += line.len();
+    }
+    Span::new(text.len(), text.len())
 }
 
 /// The values of one list file.
@@ -185,7 +235,7 @@ pub fn lower_selections(rule: &Rule, lists: &Lists) -> Result<Vec<(String, Expr)
         .map(|ident| {
             Ok((
                 ident.name.clone(),
-                lower_search(rule, &ident.search, lists)?,
+                lower_search(rule, &ident.search, lists, &mut 0)?,
             ))
         })
         .collect()
@@ -199,10 +249,11 @@ fn lower_block(rule: &Rule, detection: &Detection, lists: &Lists) -> Result<Expr
         return Err(LowerError::new(rule, span, "no condition"));
     }
     let mut searches: BTreeMap<&str, Expr> = BTreeMap::new();
+    let mut spent = 0;
     for ident in &detection.identifiers {
         searches.insert(
             ident.name.as_str(),
-            lower_search(rule, &ident.search, lists)?,
+            lower_search(rule, &ident.search, lists, &mut spent)?,
         );
     }
     let names: Vec<&str> = detection
@@ -280,33 +331,41 @@ fn lower_condition(
     })
 }
 
-fn lower_search(rule: &Rule, search: &Search, lists: &Lists) -> Result<Expr, LowerError> {
+/// Lower a search; `spent` counts the tests the rule has produced so far,
+/// checked against [`MAX_RULE_EXPANDED_VALUES`] after each item.
+fn lower_search(
+    rule: &Rule,
+    search: &Search,
+    lists: &Lists,
+    spent: &mut usize,
+) -> Result<Expr, LowerError> {
+    let mut item = |i: &Item| -> Result<Expr, LowerError> {
+        let expr = lower_item(rule, i, lists)?;
+        *spent += expr.preds().len();
+        if *spent > MAX_RULE_EXPANDED_VALUES {
+            return Err(LowerError::new(
+                rule,
+                i.value_span,
+                format!(
+                    "the rule expands to more than {MAX_RULE_EXPANDED_VALUES} values in all (this item goes over)"
+                ),
+            ));
+        }
+        Ok(expr)
+    };
     Ok(match search {
-        Search::AllOf(items) => Expr::and(
-            items
-                .iter()
-                .map(|i| lower_item(rule, i, lists))
-                .collect::<Result<_, _>>()?,
-        ),
+        Search::AllOf(items) => Expr::and(items.iter().map(&mut item).collect::<Result<_, _>>()?),
         Search::AnyOf(groups) => Expr::or(
             groups
                 .iter()
                 .map(|items| {
                     Ok(Expr::and(
-                        items
-                            .iter()
-                            .map(|i| lower_item(rule, i, lists))
-                            .collect::<Result<_, _>>()?,
+                        items.iter().map(&mut item).collect::<Result<_, _>>()?,
                     ))
                 })
                 .collect::<Result<_, LowerError>>()?,
         ),
-        Search::Keywords(items) => Expr::or(
-            items
-                .iter()
-                .map(|i| lower_item(rule, i, lists))
-                .collect::<Result<_, _>>()?,
-        ),
+        Search::Keywords(items) => Expr::or(items.iter().map(&mut item).collect::<Result<_, _>>()?),
     })
 }
 
@@ -708,17 +767,19 @@ fn expand_placeholders(
                 format!("list `{name}` is empty"),
             ));
         }
-        results = results
-            .into_iter()
-            .flat_map(|prefix| values.iter().map(move |v| format!("{prefix}{literal}{v}")))
-            .collect();
-        if results.len() > MAX_EXPANDED_VALUES {
+        // Checked before the product is built, so two large lists cannot
+        // allocate their product first.
+        if results.len().saturating_mul(values.len()) > MAX_EXPANDED_VALUES {
             return Err(LowerError::new(
                 rule,
                 span,
                 format!("placeholders expand to more than {MAX_EXPANDED_VALUES} values"),
             ));
         }
+        results = results
+            .into_iter()
+            .flat_map(|prefix| values.iter().map(move |v| format!("{prefix}{literal}{v}")))
+            .collect();
         cursor = start + name.len() + 2;
     }
     let rest = &text[cursor..];
@@ -917,6 +978,69 @@ pub fn parse_timespan(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rule(text: &str) -> Rule {
+        let file = SourceFile::new(Path::new("r.yml"), "r.yml".into(), text.into());
+        let (mut rules, diagnostics) = crate::load::parse_source(&file);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        rules.remove(0)
+    }
+
+    fn values(prefix: &str, n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("{prefix}{i}")).collect()
+    }
+
+    #[test]
+    fn expansion_is_refused_before_the_product_is_built() {
+        let r = rule("title: t\ndetection:\n  sel:\n    F|expand: '%a%%b%'\n  condition: sel\n");
+        let (a, b) = (values("a", 101), values("b", 100_000));
+        let lists = Lists {
+            lists: BTreeMap::from([("a".to_string(), a), ("b".to_string(), b)]),
+        };
+        let err = lower_detection(&r, &lists).unwrap_err();
+        assert_eq!(
+            err.message,
+            format!("placeholders expand to more than {MAX_EXPANDED_VALUES} values")
+        );
+        assert_eq!(&r.file.text[err.span.start..err.span.end], "'%a%%b%'");
+    }
+
+    #[test]
+    fn expansion_is_capped_per_rule() {
+        let items: String = (0..11)
+            .map(|i| format!("    F{i}|expand: '%big%'\n"))
+            .collect();
+        let r = rule(&format!(
+            "title: t\ndetection:\n  sel:\n{items}  condition: sel\n"
+        ));
+        let lists = Lists {
+            lists: BTreeMap::from([("big".to_string(), values("v", MAX_EXPANDED_VALUES))]),
+        };
+        let err = lower_detection(&r, &lists).unwrap_err();
+        assert!(
+            err.message.contains(&format!(
+                "more than {MAX_RULE_EXPANDED_VALUES} values in all"
+            )),
+            "{}",
+            err.message
+        );
+        assert_eq!(r.file.line_col(err.span.start).line, 14);
+    }
+
+    #[test]
+    fn a_list_over_the_entry_limit_is_located() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text: String = (0..=MAX_LIST_ENTRIES).map(|i| format!("v{i}\n")).collect();
+        std::fs::write(dir.path().join("big.txt"), format!("# comment\n\n{text}")).expect("write");
+        let Err(ListError::TooManyEntries { file, span }) = Lists::load(dir.path()) else {
+            panic!("expected too many entries");
+        };
+        assert_eq!(file.line_col(span.start).line, MAX_LIST_ENTRIES + 3);
+        assert_eq!(
+            &file.text[span.start..span.end],
+            format!("v{MAX_LIST_ENTRIES}")
+        );
+    }
 
     #[test]
     fn base64offset_matches_pysigma() {

@@ -25,7 +25,7 @@ pub mod pattern;
 
 use std::collections::BTreeMap;
 
-pub use lower::{Lists, LowerError, lower_rules};
+pub use lower::{ListError, Lists, LowerError, lower_rules};
 pub use pattern::{Pattern, Piece};
 
 use crate::model::LogSource;

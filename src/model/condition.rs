@@ -22,6 +22,8 @@ use std::ops::Range;
 
 use thiserror::Error;
 
+use crate::limits::MAX_CONDITION_DEPTH;
+
 /// `1 of` / `any of` (the same thing) or `all of`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Quantifier {
@@ -172,6 +174,7 @@ pub fn parse(text: &str) -> Result<Expr, ParseError> {
         tokens,
         pos: 0,
         end: text.len(),
+        depth: 0,
     };
     let expr = parser.or_expr()?;
     if let Some((tok, span)) = parser.tokens.get(parser.pos) {
@@ -193,6 +196,8 @@ struct Parser {
     tokens: Vec<(Tok, Range<usize>)>,
     pos: usize,
     end: usize,
+    /// Open parentheses and `not`s around the current token.
+    depth: usize,
 }
 
 impl Parser {
@@ -234,10 +239,33 @@ impl Parser {
 
     fn not_expr(&mut self) -> Result<Expr, ParseError> {
         if self.peek() == Some(&Tok::Not) {
+            self.enter()?;
             self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.not_expr()?)));
+            let inner = self.not_expr()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.operand()
+    }
+
+    /// Go one level deeper (a `(` or a `not`), refusing past the limit so
+    /// a hostile condition cannot overflow the stack.
+    fn enter(&mut self) -> Result<(), ParseError> {
+        if self.depth >= MAX_CONDITION_DEPTH {
+            let span = self
+                .tokens
+                .get(self.pos)
+                .map_or(self.end..self.end, |(_, s)| s.clone());
+            return Err(ParseError {
+                message: format!(
+                    "the condition nests parentheses and `not` deeper than {MAX_CONDITION_DEPTH} levels"
+                ),
+                span,
+                help: Some("flatten the condition; Sigma conditions need only a few levels".into()),
+            });
+        }
+        self.depth += 1;
+        Ok(())
     }
 
     fn operand(&mut self) -> Result<Expr, ParseError> {
@@ -250,7 +278,11 @@ impl Parser {
         };
         match tok {
             Tok::LParen => {
+                self.pos -= 1;
+                self.enter()?;
+                self.pos += 1;
                 let inner = self.or_expr()?;
+                self.depth -= 1;
                 match self.next() {
                     Some((Tok::RParen, _)) => Ok(inner),
                     _ => Err(ParseError {
@@ -387,6 +419,28 @@ mod tests {
                 format!("{q}[{t}]")
             }
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let parens = format!("{}sel{}", "(".repeat(100_000), ")".repeat(100_000));
+        let err = parse(&parens).unwrap_err();
+        assert!(
+            err.message.contains("deeper than 64 levels"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.span, 64..65);
+        let nots = format!("{}sel", "not ".repeat(100_000));
+        let err = parse(&nots).unwrap_err();
+        assert!(
+            err.message.contains("deeper than 64 levels"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.span, 256..259);
+        let ok = format!("{}sel{}", "(".repeat(64), ")".repeat(64));
+        assert!(parse(&ok).is_ok());
     }
 
     #[test]

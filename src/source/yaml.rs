@@ -17,14 +17,14 @@
 //! - duplicate keys are an error (PyYAML, and so pySigma, rejects them too)
 //!   instead of a silent last-wins.
 
+use std::collections::HashMap;
+
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
 use thiserror::Error;
 
 use super::Span;
 
-/// Deepest nesting of mappings and sequences accepted in a rule file. Real
-/// rules nest about 5 levels; anything near this is hostile or broken.
-pub const MAX_DEPTH: usize = 64;
+use crate::limits::MAX_YAML_DEPTH;
 
 /// How a scalar was written in the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -338,7 +338,7 @@ pub enum YamlErrorKind {
     /// `more` counts further uses in the same file, reported once.
     #[error("{what} are not allowed in rule files")]
     NotAllowed { what: &'static str, more: usize },
-    #[error("nesting deeper than {MAX_DEPTH} levels")]
+    #[error("nesting deeper than {MAX_YAML_DEPTH} levels")]
     TooDeep,
     #[error("mapping keys must be plain text, not a list or a mapping")]
     ComplexKey,
@@ -449,6 +449,9 @@ enum Frame {
         start: Span,
         entries: Vec<Entry>,
         pending_key: Option<Node>,
+        /// Key text → index in `entries`, so duplicate detection stays
+        /// linear in a mapping with a hundred thousand keys.
+        keys: HashMap<String, usize>,
     },
 }
 
@@ -496,6 +499,7 @@ impl Builder {
                     start: span,
                     entries: Vec::new(),
                     pending_key: None,
+                    keys: HashMap::new(),
                 })?;
             }
             Event::SequenceEnd => {
@@ -529,7 +533,7 @@ impl Builder {
     }
 
     fn open(&mut self, frame: Frame) -> Result<(), YamlError> {
-        if self.stack.len() >= MAX_DEPTH {
+        if self.stack.len() >= MAX_YAML_DEPTH {
             let span = match &frame {
                 Frame::Seq { start, .. } | Frame::Map { start, .. } => *start,
             };
@@ -550,6 +554,7 @@ impl Builder {
             Some(Frame::Map {
                 entries,
                 pending_key,
+                keys,
                 ..
             }) => match pending_key.take() {
                 None => {
@@ -570,11 +575,10 @@ impl Builder {
                     *pending_key = Some(node);
                 }
                 Some(key) => {
-                    let duplicate = key.as_scalar().and_then(|k| {
-                        entries
-                            .iter()
-                            .find(|e| e.key.as_scalar().is_some_and(|ek| ek.text == k.text))
-                    });
+                    let duplicate = key
+                        .as_scalar()
+                        .and_then(|k| keys.get(&k.text))
+                        .map(|&i| &entries[i]);
                     match duplicate {
                         Some(first) => errors.push(YamlError {
                             kind: YamlErrorKind::DuplicateKey {
@@ -583,7 +587,12 @@ impl Builder {
                             },
                             span: key.span,
                         }),
-                        None => entries.push(Entry { key, value: node }),
+                        None => {
+                            if let Some(k) = key.as_scalar() {
+                                keys.insert(k.text.clone(), entries.len());
+                            }
+                            entries.push(Entry { key, value: node });
+                        }
                     }
                 }
             },
@@ -683,6 +692,69 @@ mod tests {
         assert!(matches!(err.kind, YamlErrorKind::DuplicateKey { .. }));
         assert_eq!(err.span.start, 10);
         assert_eq!(loaded.documents.len(), 1);
+    }
+
+    /// Ten levels of ten aliases each: 10^10 nodes if expanded.
+    fn billion_laughs() -> String {
+        let mut text = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            let refs = vec![format!("*a{p}"); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn a_billion_laughs_document_stays_its_own_size() {
+        let text = billion_laughs();
+        let loaded = load(&text);
+        assert_eq!(loaded.errors.len(), 2, "{:?}", loaded.errors);
+        assert_eq!(
+            loaded.errors[0].kind,
+            YamlErrorKind::NotAllowed {
+                what: "YAML anchors (`&name`)",
+                more: 9
+            }
+        );
+        assert_eq!(&text[loaded.errors[0].span.start..][..3], "&a0");
+        assert_eq!(
+            loaded.errors[1].kind,
+            YamlErrorKind::NotAllowed {
+                what: "YAML aliases (`*name`)",
+                more: 89
+            }
+        );
+        let mut nodes = 0;
+        loaded.documents[0].walk(&mut |_| nodes += 1);
+        assert!(nodes < 200, "{nodes} nodes");
+    }
+
+    #[test]
+    fn a_mapping_with_many_keys_loads_in_linear_time() {
+        let text: String = (0..200_000).map(|i| format!("k{i}: {i}\n")).collect();
+        let started = std::time::Instant::now();
+        let loaded = load(&format!("{text}k7: again\n"));
+        assert_eq!(loaded.errors.len(), 1);
+        assert!(matches!(
+            loaded.errors[0].kind,
+            YamlErrorKind::DuplicateKey { .. }
+        ));
+        assert!(started.elapsed().as_secs() < 30);
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_fatal_and_located() {
+        let text = format!(
+            "{}1{}",
+            "[".repeat(MAX_YAML_DEPTH + 1),
+            "]".repeat(MAX_YAML_DEPTH + 1)
+        );
+        let loaded = load(&text);
+        assert_eq!(loaded.errors.len(), 1);
+        assert_eq!(loaded.errors[0].kind, YamlErrorKind::TooDeep);
+        assert_eq!(loaded.errors[0].span.start, MAX_YAML_DEPTH);
+        assert!(loaded.documents.is_empty());
     }
 
     #[test]

@@ -15,10 +15,16 @@ pub struct Run {
 }
 
 pub fn stetho_in(dir: &Path, args: &[&str]) -> Run {
+    stetho_with_env(dir, args, &[])
+}
+
+/// `stetho_in` with extra environment variables.
+pub fn stetho_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_stetho"))
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .output()
         .expect("run stetho");
     let run = Run {

@@ -10,6 +10,7 @@ mod interrupt;
 mod invalid;
 mod jobs;
 mod kql;
+mod limits;
 mod new_cmd;
 mod project;
 mod properties;

@@ -860,13 +860,14 @@ fn resolve(lists: &Lists, text: &str) -> Result<Vec<String>, String> {
         if values.is_empty() {
             return Err(format!("list `{name}` is empty"));
         }
+        let limit = crate::limits::MAX_EXPANDED_VALUES;
+        if results.len().saturating_mul(values.len()) > limit {
+            return Err(format!("placeholders expand to more than {limit} values"));
+        }
         results = results
             .into_iter()
             .flat_map(|prefix| values.iter().map(move |v| format!("{prefix}{literal}{v}")))
             .collect();
-        if results.len() > crate::logic::lower::MAX_EXPANDED_VALUES {
-            return Err("placeholders expand to too many values".into());
-        }
         cursor = start + name.len() + 2;
     }
     let rest = &text[cursor..];
