@@ -124,6 +124,12 @@ fn constructs_it_will_not_rewrite_are_warnings_and_the_file_stays() {
     assert_eq!(read(&anchors), anchored);
 }
 
+#[test]
+fn the_shipped_library_is_formatted() {
+    let run = stetho(&["fmt", "--check"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
 /// Format a copy of `folders` (relative to the repository), then require
 /// that nothing failed, that a second run changes nothing and that the
 /// rules still validate.
