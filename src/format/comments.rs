@@ -7,7 +7,7 @@
 //! Each comment is then attached to a mapping entry or sequence item (an
 //! *element*), so it moves with that element when keys are reordered:
 //! - a comment alone on its line goes above the element that follows it
-//!   (at the end of a document, it stays at the end);
+//!   (at the end of a document, it stays at the end, at its indentation);
 //! - a comment after something on its line stays at the end of the line of
 //!   the outermost element that starts on that line.
 
@@ -108,7 +108,19 @@ pub fn attach(text: &str, comments: &[Comment], elements: &[usize]) -> Attached 
         let next = elements.partition_point(|&s| s <= o);
         match attached.above.get_mut(next) {
             Some(above) => above.push(comment.text.clone()),
-            None => attached.trailing.push(comment.text.clone()),
+            None => {
+                // At the end of a document a comment keeps its indentation
+                // (often a commented-out list item).
+                let line_start = text[..o].rfind('\n').map_or(0, |i| i + 1);
+                let indent = text[line_start..o]
+                    .chars()
+                    .take_while(|c| *c == ' ')
+                    .count();
+                let indent = if comment.own_line { indent } else { 0 };
+                attached
+                    .trailing
+                    .push(format!("{}{}", " ".repeat(indent), comment.text));
+            }
         }
     }
     attached
@@ -136,7 +148,7 @@ mod tests {
 
     #[test]
     fn own_line_comments_go_above_the_next_element_and_the_rest_trails() {
-        let text = "# head\na: 1 # one\nb:\n  # inner\n  - x # ex\n# tail\n";
+        let text = "# head\na: 1 # one\nb:\n  # inner\n  - x # ex\n  # - y\n# tail\n";
         let elements = [
             text.find("a:").unwrap_or(0),
             text.find("b:").unwrap_or(0),
@@ -148,7 +160,7 @@ mod tests {
         assert_eq!(attached.end_of_line[0], ["# one"]);
         assert_eq!(attached.above[2], ["# inner"]);
         assert_eq!(attached.end_of_line[2], ["# ex"]);
-        assert_eq!(attached.trailing, ["# tail"]);
+        assert_eq!(attached.trailing, ["  # - y", "# tail"]);
     }
 
     #[test]

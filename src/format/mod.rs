@@ -11,7 +11,8 @@
 //! Formatting never changes what a rule says: the result is loaded again
 //! and compared with the original, value by value and comment by comment
 //! ([`verify`]). What the formatter cannot lay out safely (CRLF line
-//! endings, `|2` or `|+` block scalars, YAML directives, `...` markers) is
+//! endings, `|2` or `|+` block scalars, plain scalars with blank lines,
+//! YAML directives, `...` markers) is
 //! refused with the construct named, and the file is left as it is.
 //! Anchors, aliases and tags never get here: the loader rejects them.
 
@@ -121,6 +122,15 @@ impl Analysis {
             let mut refusal = None;
             doc.walk(&mut |node| {
                 let Some(s) = node.as_scalar() else { return };
+                if s.style == Style::Plain && s.text.contains('\n') {
+                    // Only a blank line inside a plain scalar gives a line
+                    // break; written on one line it would need quotes.
+                    refusal.get_or_insert((
+                        "a plain scalar with a blank line in it (quote it or use `|`)",
+                        node.span,
+                    ));
+                    return;
+                }
                 if !matches!(s.style, Style::Literal | Style::Folded) {
                     covered.push(scalar::extent(
                         text,

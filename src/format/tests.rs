@@ -144,6 +144,7 @@ fn constructs_it_cannot_lay_out_are_refused() {
         ("%YAML 1.2\n---\na: b\n", "directive"),
         ("a: b\n...\n", "end marker"),
         ("a: b\n---\n", "empty or non-mapping"),
+        ("a: one\n\n  two\n", "blank line"),
     ] {
         match format_text(text) {
             Err(FormatError::Refused { construct: c, .. }) => {
