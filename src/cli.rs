@@ -127,6 +127,27 @@ Examples:
 Techniques are scored by the number of rules with a positive test. Exit
 codes: 0 written, 2 usage or I/O error.")]
     Coverage(CoverageArgs),
+    /// Rewrite rule files in the canonical layout (key order, quoting,
+    /// indentation), keeping comments.
+    #[command(after_help = "\
+Examples:
+  stetho fmt                          # the paths in stetho.toml
+  stetho fmt detections/ehr/new_rule.yml
+  stetho fmt --check                  # CI: list files that are not formatted
+  stetho fmt --check --diff detections/ransomware
+
+Keys go in Sigma's order (title, id, ..., logsource, detection, ..., level),
+unknown keys after them, then healthcare and tests; `condition` ends the
+detection. Strings are plain when YAML reads them back unchanged, else
+single-quoted (double-quoted when they need escapes); plain values stay
+plain. Four spaces per level; comments stay with the key or item they
+precede or end. A file already formatted is not rewritten. Files with
+constructs stetho will not rewrite (`|2`/`|+` block scalars, CRLF, anchors,
+YAML directives) are left as they are with a warning. Every result is read
+back and compared with the original before it is written.
+Exit codes: 0 formatted (or nothing to do), 1 with --check a file would
+change, or a file does not parse, 2 usage or I/O error.")]
+    Fmt(FmtArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "\
 Examples:
@@ -468,6 +489,29 @@ pub struct ValidateArgs {
     /// rules when lists, pipelines, schemas or stetho.toml changed).
     #[arg(long, value_name = "REV")]
     pub changed_since: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Rule files or folders (default: `rules` in stetho.toml).
+    pub paths: Vec<PathBuf>,
+    /// Write nothing; list the files that would change and exit 1 if any.
+    #[arg(long)]
+    pub check: bool,
+    /// With --check, show each change as a unified diff.
+    #[arg(long, requires = "check")]
+    pub diff: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FmtFormat::Human)]
+    pub format: FmtFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FmtFormat {
+    Human,
+    /// Every file with its status (`unchanged`, `formatted`, `would-change`,
+    /// `skipped`, `failed`, `io-error`), and the diagnostics.
+    Json,
 }
 
 #[derive(Debug, Args)]

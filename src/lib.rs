@@ -18,6 +18,7 @@ pub mod events;
 pub mod exit_code;
 pub mod explain;
 pub mod fixture;
+pub mod format;
 pub mod harness;
 pub mod interrupt;
 pub mod limits;

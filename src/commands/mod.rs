@@ -8,6 +8,7 @@ pub mod compile;
 pub mod coverage;
 pub mod explain;
 pub mod fixture;
+pub mod fmt;
 pub mod new;
 pub mod replay;
 pub mod test;
@@ -172,6 +173,7 @@ pub fn run(cli: &Cli) -> u8 {
         Command::Validate(args) => validate::run(cli, args, &out),
         Command::Checks(args) => checks::run(args, &out),
         Command::New(args) => new::run(cli, args, &out),
+        Command::Fmt(args) => fmt::run(cli, args, &out),
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();

@@ -118,7 +118,11 @@ pub fn run(cli: &Cli, args: &NewArgs, out: &Output) -> Result<u8, String> {
         .join(format!("{slug}.yml"));
     let fixtures = project.fixtures.join(&spec.area);
     let files: Vec<(PathBuf, String, bool)> = vec![
-        (rule_path.clone(), scaffold::rule(&spec, &id), true),
+        (
+            rule_path.clone(),
+            canonical(scaffold::rule(&spec, &id)),
+            true,
+        ),
         (
             fixtures.join(format!("{slug}_tp.ndjson")),
             scaffold::fixture(&spec, true),
@@ -162,6 +166,12 @@ pub fn run(cli: &Cli, args: &NewArgs, out: &Output) -> Result<u8, String> {
         crate::source::display_path(&rule_path)
     ));
     Ok(exit_code::CLEAN)
+}
+
+/// The scaffold in the layout `stetho fmt` writes, so a new rule passes
+/// `stetho fmt --check` as it is (the template stays readable as written).
+fn canonical(rule: String) -> String {
+    crate::format::format_text(&rule).unwrap_or(rule)
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {

@@ -7,6 +7,7 @@
 
 pub mod condition;
 pub mod modifier;
+pub mod order;
 
 use std::sync::Arc;
 

@@ -360,7 +360,7 @@ fn build_replaces_dist_only_when_everything_passes() {
         .path()
         .join("detections/ransomware/volume_shadow_copy_deletion.yml");
     let text = std::fs::read_to_string(&rule).expect("read");
-    std::fs::write(&rule, text.replace("'shadows'", "'shadowz'")).expect("write");
+    std::fs::write(&rule, text.replace("- shadows\n", "- shadowz\n")).expect("write");
     let failed = stetho_in(dir.path(), &["build"]);
     assert_eq!(failed.code, 1, "{}", failed.stdout);
     assert!(

@@ -5,6 +5,7 @@ mod corpus;
 mod coverage;
 mod explain;
 mod fixture_cmd;
+mod fmt_cmd;
 mod formats;
 mod interrupt;
 mod invalid;

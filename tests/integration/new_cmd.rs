@@ -23,10 +23,11 @@ fn a_scaffolded_rule_validates_and_its_cases_point_at_its_fixtures() {
         .join("detections/lolbins/certutil_download_of_a_payload.yml");
     let text = std::fs::read_to_string(&rule).expect("rule written");
     assert!(text.contains("taxonomy: stetho"));
-    assert!(text.contains("ProcessCommandLine|contains: 'replace me'"));
-    assert!(
-        text.contains("clinical_impact: moderate   # none | low | moderate | severe | critical")
-    );
+    assert!(text.contains("ProcessCommandLine|contains: replace me"));
+    assert!(text.contains("clinical_impact: moderate # none | low | moderate | severe | critical"));
+    // Already in the canonical layout.
+    let fmt = stetho_in(dir.path(), &["fmt", "--check", "detections/lolbins"]);
+    assert_eq!(fmt.code, 0, "{}", fmt.stdout);
     let validate = stetho_in(dir.path(), &["validate", "detections/lolbins"]);
     assert_eq!(validate.code, 0, "{}", validate.stdout);
     // The example events are placeholders the engineer replaces; the cases

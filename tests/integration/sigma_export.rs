@@ -584,7 +584,7 @@ fn a_changed_rule_in_a_project_copy_is_exported_from_its_source() {
         .path()
         .join("detections/ransomware/volume_shadow_copy_deletion.yml");
     let text = std::fs::read_to_string(&rule).expect("read rule");
-    std::fs::write(&rule, text.replace("'rwmi'", "'rwmi2'")).expect("write rule");
+    std::fs::write(&rule, text.replace("- rwmi\n", "- rwmi2\n")).expect("write rule");
     let run = stetho_in(
         project.path(),
         &[
@@ -595,9 +595,9 @@ fn a_changed_rule_in_a_project_copy_is_exported_from_its_source() {
         ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("- 'rwmi2'"), "{}", run.stdout);
+    assert!(run.stdout.contains("- rwmi2\n"), "{}", run.stdout);
     // Generic names, no taxonomy, healthcare kept and mirrored in tags.
-    assert!(run.stdout.contains("Image|endswith: '\\vssadmin.exe'"));
+    assert!(run.stdout.contains("Image|endswith: \\vssadmin.exe\n"));
     assert!(!run.stdout.contains("taxonomy:"));
     assert!(run.stdout.contains("\nhealthcare:\n"));
     assert!(run.stdout.contains("    - health.impact.severe\n"));

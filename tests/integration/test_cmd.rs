@@ -36,7 +36,7 @@ fn a_rule_edited_to_miss_its_attack_fails() {
         .join("detections/ransomware/volume_shadow_copy_deletion.yml");
     let text = std::fs::read_to_string(&rule).expect("read");
     // Drop the vssadmin needle: the positive fixture's vssadmin lines no longer hit.
-    let broken = text.replace("'shadows'", "'shadowz'");
+    let broken = text.replace("- shadows\n", "- shadowz\n");
     assert_ne!(text, broken, "fixture rule changed");
     std::fs::write(&rule, broken).expect("write");
     let run = stetho_in(dir.path(), &["test"]);

@@ -290,7 +290,7 @@ fn looks_like_a_number(text: &str) -> bool {
 }
 
 /// Single-quoted when possible (Sigma's style), else double-quoted.
-fn quoted(text: &str) -> String {
+pub(crate) fn quoted(text: &str) -> String {
     if text.chars().all(printable) && !text.contains('\t') {
         format!("'{}'", text.replace('\'', "''"))
     } else {

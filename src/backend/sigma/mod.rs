@@ -23,7 +23,7 @@
 //!   construct, or with `--lossy` the closest Sigma plus a comment and a
 //!   warning.
 
-mod emit;
+pub(crate) mod emit;
 mod fields;
 
 use std::collections::BTreeSet;
@@ -55,32 +55,6 @@ pub struct Export {
     pub text: String,
     pub warnings: Vec<String>,
 }
-
-/// Top-level keys in the order they are written; other keys follow in
-/// source order, `healthcare` last.
-const ORDER: &[&str] = &[
-    "title",
-    "id",
-    "name",
-    "related",
-    "taxonomy",
-    "status",
-    "description",
-    "license",
-    "references",
-    "author",
-    "date",
-    "modified",
-    "tags",
-    "logsource",
-    "detection",
-    "correlation",
-    "filter",
-    "fields",
-    "falsepositives",
-    "level",
-    "scope",
-];
 
 /// Export rule `index` of `lowered` as standard Sigma YAML.
 pub fn export(
@@ -473,23 +447,11 @@ fn is_slash_date(text: &str) -> bool {
             .all(|(n, p)| p.len() == *n && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn order(entries: Vec<OutEntry>) -> Vec<OutEntry> {
-    let mut known: Vec<OutEntry> = Vec::new();
-    let mut custom: Vec<OutEntry> = Vec::new();
-    let mut healthcare: Vec<OutEntry> = Vec::new();
-    for entry in entries {
-        if ORDER.contains(&entry.key.as_str()) {
-            known.push(entry);
-        } else if entry.key == "healthcare" {
-            healthcare.push(entry);
-        } else {
-            custom.push(entry);
-        }
-    }
-    known.sort_by_key(|e| ORDER.iter().position(|k| *k == e.key));
-    known.extend(custom);
-    known.extend(healthcare);
-    known
+/// Top-level keys in the canonical order ([`crate::model::order`]); the
+/// `healthcare` block goes last (`tests` is never exported).
+fn order(mut entries: Vec<OutEntry>) -> Vec<OutEntry> {
+    crate::model::order::sort_keys(&[], &mut entries, |e| e.key.as_str());
+    entries
 }
 
 /// Whether a string is a valid Sigma tag (`^[a-z0-9_-]+\.[a-z0-9._-]+$`).
