@@ -7,6 +7,16 @@ cd "$(dirname "$0")/.."
 
 echo "== conformance tools (npm: conformance/package-lock.json)"
 npm ci --prefix conformance --no-audit --no-fund --loglevel=error
+
+# The coverage report is checked as rendered by Debian's Chromium (driven by
+# playwright-core from the lock file above; never a downloaded browser).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== Chromium for the coverage render check (Debian package chromium)"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 # The conformance tests fail instead of skipping when a tool is missing.
 export STETHO_REQUIRE_CONFORMANCE=1
 

@@ -313,7 +313,8 @@ pub fn html(facts: &[RuleFacts]) -> String {
         "<p>{} rules, {tested} with a positive test. Darker cells: more tested rules.</p>\n<h2>ATT&amp;CK</h2>\n<div class=\"grid\">",
         facts.len()
     );
-    for (tactic, ids) in &by_tactic {
+    // A tactic tag without a technique would be an empty column.
+    for (tactic, ids) in by_tactic.iter().filter(|(_, ids)| !ids.is_empty()) {
         let _ = writeln!(
             out,
             "<div class=\"tactic\"><h3>{}</h3>",

@@ -38,3 +38,68 @@ fn the_library_layer_and_report_are_well_formed() {
     assert!(text.contains("T1490 Inhibit System Recovery"));
     assert!(!text.contains("<script") && !text.contains("http://") && !text.contains("https://"));
 }
+
+/// The HTML report as a reader sees it: rendered by headless Chromium
+/// (Debian's `chromium`, driven by `conformance/coverage-render.js`),
+/// with a rule past its review date, which must be highlighted. The
+/// screenshot is kept in `target/coverage-render/` (out of git).
+#[test]
+fn the_html_report_renders_in_headless_chromium() {
+    let script = root().join("conformance/coverage-render.js");
+    let ready = root()
+        .join("conformance/node_modules/playwright-core")
+        .exists()
+        && std::path::Path::new("/usr/bin/chromium").exists();
+    if !ready {
+        assert!(
+            std::env::var_os("STETHO_REQUIRE_CONFORMANCE").is_none(),
+            "the render check needs playwright-core (npm ci --prefix conformance) and chromium"
+        );
+        eprintln!("note: chromium or playwright-core missing; run scripts/test.sh");
+        return;
+    }
+    let project = crate::common::project_copy();
+    let rule = project
+        .path()
+        .join("detections/ransomware/backup_deletion_or_boot_recovery_disabled.yml");
+    let text = std::fs::read_to_string(&rule).expect("rule");
+    let stale = text.replacen("next_review: '2027-05-29'", "next_review: '2020-01-01'", 1);
+    assert_ne!(
+        text, stale,
+        "the rule's review date moved; update this test"
+    );
+    std::fs::write(&rule, stale).expect("write");
+    let out = project.path();
+    let layer = stetho_in(
+        out,
+        &["coverage", "--format", "navigator", "--out", "layer.json"],
+    );
+    assert_eq!(layer.code, 0, "{}", layer.stderr);
+    let html = stetho_in(
+        out,
+        &["coverage", "--format", "html", "--out", "coverage.html"],
+    );
+    assert_eq!(html.code, 0, "{}", html.stderr);
+    let screenshot = root().join("target/coverage-render/coverage.png");
+    let render = std::process::Command::new("node")
+        .arg(&script)
+        .arg("--layer")
+        .arg(out.join("layer.json"))
+        .arg("--screenshot")
+        .arg(&screenshot)
+        .arg(out.join("coverage.html"))
+        .output()
+        .expect("node runs");
+    let report = String::from_utf8_lossy(&render.stdout);
+    assert_eq!(
+        render.status.code(),
+        Some(0),
+        "{report}\n{}",
+        String::from_utf8_lossy(&render.stderr)
+    );
+    assert!(report.contains("(1 highlighted)"), "{report}");
+    assert!(
+        report.contains("coverage render: 9 passed, 0 failed"),
+        "{report}"
+    );
+}
