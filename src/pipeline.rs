@@ -40,6 +40,64 @@ pub enum FieldMap {
         key: String,
         value: String,
     },
+    /// Sysmon's registry value (`DWORD (0x00000001)`, `Binary Data`)
+    /// computed from a value-type and a value-data column: see
+    /// [`registry_details`].
+    RegistryDetails {
+        kind: String,
+        data: String,
+    },
+}
+
+/// A field the target has no column for, computed from two columns that
+/// it has; the evaluator adds it to target-shaped events and the KQL
+/// backend adds it with `extend`, from the same definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Computed<'a> {
+    RegistryPath { key: &'a str, value: &'a str },
+    RegistryDetails { kind: &'a str, data: &'a str },
+}
+
+impl Computed<'_> {
+    /// The columns the value is computed from.
+    pub fn inputs(&self) -> [&str; 2] {
+        match *self {
+            Computed::RegistryPath { key, value } => [key, value],
+            Computed::RegistryDetails { kind, data } => [kind, data],
+        }
+    }
+
+    /// The value for an event, given a reader of its string columns.
+    pub fn evaluate<'e>(&self, column: impl Fn(&str) -> &'e str) -> String {
+        match *self {
+            Computed::RegistryPath { key, value } => registry_path(column(key), column(value)),
+            Computed::RegistryDetails { kind, data } => {
+                registry_details(column(kind), column(data))
+            }
+        }
+    }
+}
+
+/// Sysmon's spelling of a registry value from Defender's value type and
+/// data: numbers as `DWORD (0x0000abcd)` / `QWORD (0xhigh-0xlow)` in
+/// lower-case hex (Defender writes them in decimal), binary data as
+/// `Binary Data`, everything else as it is. SigmaHQ's registry rules test
+/// these spellings (`Details: 'DWORD (0x00000001)'`). The KQL backend
+/// emits the same computation (`kql::registry_details`).
+pub fn registry_details(kind: &str, data: &str) -> String {
+    let number = data.parse::<i64>().ok();
+    match number {
+        Some(n) if kind.eq_ignore_ascii_case("dword") => {
+            format!("DWORD (0x{:08x})", n & 0xffff_ffff)
+        }
+        Some(n) if kind.eq_ignore_ascii_case("qword") => format!(
+            "QWORD (0x{:08x}-0x{:08x})",
+            (n >> 32) & 0xffff_ffff,
+            n & 0xffff_ffff
+        ),
+        _ if kind.eq_ignore_ascii_case("binary") => "Binary Data".to_string(),
+        _ => data.to_string(),
+    }
 }
 
 /// Sysmon's spelling of a registry path from Defender's key and value
@@ -94,12 +152,15 @@ pub struct Source {
 }
 
 impl Source {
-    /// Fields computed from columns (name, key column, value column): the
-    /// KQL backend adds them with `extend`, replay adds them to events.
-    pub fn computed(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+    /// Fields computed from columns: the KQL backend adds them with
+    /// `extend`, replay adds them to events.
+    pub fn computed(&self) -> impl Iterator<Item = (&str, Computed<'_>)> {
         self.fields.iter().filter_map(|(name, map)| match map {
             FieldMap::RegistryPath { key, value } => {
-                Some((name.as_str(), key.as_str(), value.as_str()))
+                Some((name.as_str(), Computed::RegistryPath { key, value }))
+            }
+            FieldMap::RegistryDetails { kind, data } => {
+                Some((name.as_str(), Computed::RegistryDetails { kind, data }))
             }
             _ => None,
         })
@@ -237,7 +298,9 @@ impl Source {
             Some(FieldMap::DomainUser { domain, user }) => domain_user(pred, domain, user),
             Some(FieldMap::Hashes(columns)) => hashes(pred, columns),
             // The computed field keeps the Sigma name as its column name.
-            Some(FieldMap::RegistryPath { .. }) => Ok(Expr::Pred(pred)),
+            Some(FieldMap::RegistryPath { .. } | FieldMap::RegistryDetails { .. }) => {
+                Ok(Expr::Pred(pred))
+            }
             None if self.unmapped.contains(&field) => Err(MapError::Unmapped {
                 field,
                 table: self.table.clone(),
@@ -271,13 +334,13 @@ impl Source {
         let Some(map) = event.as_object_mut() else {
             return;
         };
-        for (name, key, value) in self.computed() {
+        for (name, computed) in self.computed() {
             if map.contains_key(name) {
                 continue;
             }
-            let text = |column: &str| map.get(column).and_then(|v| v.as_str()).unwrap_or("");
-            let computed = registry_path(text(key), text(value));
-            map.insert(name.to_string(), serde_json::Value::String(computed));
+            let value = computed
+                .evaluate(|column: &str| map.get(column).and_then(|v| v.as_str()).unwrap_or(""));
+            map.insert(name.to_string(), serde_json::Value::String(value));
         }
         for (canonical, column) in &self.columns {
             if canonical != column
@@ -542,6 +605,10 @@ fn parse(path: &str, text: &str) -> Result<(RawPipeline, Vec<String>), PipelineE
                             key: cols.get("key").cloned().unwrap_or_default(),
                             value: cols.get("value").cloned().unwrap_or_default(),
                         },
+                        Some("registry_details") => FieldMap::RegistryDetails {
+                            kind: cols.get("type").cloned().unwrap_or_default(),
+                            data: cols.get("data").cloned().unwrap_or_default(),
+                        },
                         other => {
                             return Err(invalid(format!(
                                 "unknown transform {other:?} for {}",
@@ -629,6 +696,24 @@ mod tests {
             .expect("included healthcare source");
         assert_eq!(ehr.table, "EhrAccess_CL");
         assert_eq!(ehr.timestamp, "TimeGenerated");
+    }
+
+    #[test]
+    fn registry_values_read_like_sysmon() {
+        assert_eq!(registry_details("Dword", "1"), "DWORD (0x00000001)");
+        assert_eq!(registry_details("REG_DWORD", "1"), "1");
+        assert_eq!(
+            registry_details("dword", "4294967295"),
+            "DWORD (0xffffffff)"
+        );
+        assert_eq!(registry_details("Dword", "-1"), "DWORD (0xffffffff)");
+        assert_eq!(
+            registry_details("Qword", "4294967297"),
+            "QWORD (0x00000001-0x00000001)"
+        );
+        assert_eq!(registry_details("Binary", "AAEC"), "Binary Data");
+        assert_eq!(registry_details("String", "C:\\x.exe"), "C:\\x.exe");
+        assert_eq!(registry_details("Dword", "not a number"), "not a number");
     }
 
     #[test]

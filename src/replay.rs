@@ -128,6 +128,11 @@ impl Prepared {
                 }
                 if let Some(source) = p.sources_of_table(table).next() {
                     timestamp_fields.insert(0, source.timestamp.clone());
+                }
+                // Every source of the table: the categories that share it
+                // (registry_add, registry_set, ...) may compute different
+                // fields, and a recording holds rows of all of them.
+                for source in p.sources_of_table(table) {
                     if !source.columns.is_empty() || source.computed().next().is_some() {
                         canonical.push(source.clone());
                     }
@@ -228,9 +233,8 @@ fn wanted_keys(
     }
     for source in canonical {
         paths.extend(source.columns.values().cloned());
-        for (_, key, value) in source.computed() {
-            paths.push(key.to_string());
-            paths.push(value.to_string());
+        for (_, computed) in source.computed() {
+            paths.extend(computed.inputs().map(str::to_string));
         }
     }
     // Generator lines keep their spec and event.

@@ -26,7 +26,7 @@ use crate::logic::{
     Body, Correlation, CorrelationKind, Expr, Pattern, Piece, Position, Pred, RuleLogic, Test,
     TimePart,
 };
-use crate::pipeline::{Pipeline, Source};
+use crate::pipeline::{Computed, Pipeline, Source};
 
 /// Lines longer than this are broken, one operand per line.
 const MAX_INLINE: usize = 100;
@@ -299,14 +299,15 @@ impl<'a> Query<'a> {
     fn column(&mut self, field: &str) -> Result<(String, ColumnType), CompileError> {
         let table = &self.source.table;
         let pipeline = &self.pipeline.name;
-        if let Some((name, key, value)) = self.source.computed().find(|(n, _, _)| *n == field) {
+        if let Some((name, computed)) = self.source.computed().find(|(n, _)| *n == field) {
             let column = name.to_string();
             if !self.helpers.contains(&column) {
-                self.stages.push(format!(
-                    "extend {} = {}",
-                    self::name(&column),
-                    registry_path(key, value)
-                ));
+                let expression = match computed {
+                    Computed::RegistryPath { key, value } => registry_path(key, value),
+                    Computed::RegistryDetails { kind, data } => registry_details(kind, data),
+                };
+                self.stages
+                    .push(format!("extend {} = {expression}", self::name(&column)));
                 self.helpers.push(column.clone());
             }
             return Ok((self::name(&column), ColumnType::String));
@@ -825,6 +826,21 @@ fn registry_path(key: &str, value: &str) -> String {
     }
     let value = self::name(value);
     format!("strcat({path}, iff(isempty({value}), '', strcat(@'\\', {value})))")
+}
+
+/// The KQL form of [`crate::pipeline::registry_details`]: numbers in
+/// Sysmon's hex spelling, binary data as `Binary Data`, the rest as is.
+fn registry_details(kind: &str, data: &str) -> String {
+    let (kind, data) = (self::name(kind), self::name(data));
+    let number = format!("tolong({data})");
+    let low = format!("tohex(binary_and({number}, 4294967295), 8)");
+    let high = format!("tohex(binary_and(binary_shift_right({number}, 32), 4294967295), 8)");
+    format!(
+        "case({kind} =~ 'Dword' and isnotnull({number}), strcat('DWORD (0x', {low}, ')'), \
+         {kind} =~ 'Qword' and isnotnull({number}), strcat('QWORD (0x', {high}, '-0x', {low}, ')'), \
+         {kind} =~ 'Binary', 'Binary Data', \
+         {data})"
+    )
 }
 
 /// A Sigma glob as an anchored RE2 pattern (`(?is)` unless cased; `s` so

@@ -188,6 +188,40 @@ fn bad_inputs_are_usage_errors() {
     assert!(run.stderr.contains("unknown pipeline"), "{}", run.stderr);
 }
 
+/// Sysmon's `Details` (`DWORD (0x00000002)`) is computed from Defender's
+/// value type and decimal data: only the row typed `Dword` matches (line 4
+/// has the same data without a type), and the query computes the same.
+#[test]
+fn registry_values_are_computed_from_defender_columns() {
+    let run = stetho(&[
+        "replay",
+        "--no-config",
+        "--rules",
+        "tests/replay/registry_dword_value.yml",
+        "--format",
+        "jsonl",
+        "tests/replay/defender_registry.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<u64> = jsonl(&run.stdout)
+        .iter()
+        .filter_map(|h| h["line"].as_u64())
+        .collect();
+    assert_eq!(lines, [6]);
+    let kql = stetho(&[
+        "compile",
+        "--no-config",
+        "tests/replay/registry_dword_value.yml",
+    ]);
+    assert_eq!(kql.code, 0, "{}", kql.stderr);
+    assert!(
+        kql.stdout
+            .contains("| extend Details = case(RegistryValueType =~ 'Dword'"),
+        "{}",
+        kql.stdout
+    );
+}
+
 /// Sysmon's `TargetObject` is computed from Defender's key and value-name
 /// columns (short hives, CurrentControlSet), so a plain SigmaHQ registry
 /// rule replays on Defender rows, and its compiled query reads the same.
