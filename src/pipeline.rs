@@ -47,6 +47,14 @@ pub enum FieldMap {
         kind: String,
         data: String,
     },
+    /// A field whose value is told by another column's value, such as
+    /// Sysmon's `Initiated` (`true` / `false`) from the ActionType of a
+    /// Defender network event: each value with the column values that mean
+    /// it (case-insensitive), first match wins, none gives "".
+    ValueMap {
+        column: String,
+        values: Vec<(String, Vec<String>)>,
+    },
 }
 
 /// A field the target has no column for, computed from two columns that
@@ -54,16 +62,27 @@ pub enum FieldMap {
 /// backend adds it with `extend`, from the same definition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Computed<'a> {
-    RegistryPath { key: &'a str, value: &'a str },
-    RegistryDetails { kind: &'a str, data: &'a str },
+    RegistryPath {
+        key: &'a str,
+        value: &'a str,
+    },
+    RegistryDetails {
+        kind: &'a str,
+        data: &'a str,
+    },
+    ValueMap {
+        column: &'a str,
+        values: &'a [(String, Vec<String>)],
+    },
 }
 
 impl Computed<'_> {
     /// The columns the value is computed from.
-    pub fn inputs(&self) -> [&str; 2] {
+    pub fn inputs(&self) -> Vec<&str> {
         match *self {
-            Computed::RegistryPath { key, value } => [key, value],
-            Computed::RegistryDetails { kind, data } => [kind, data],
+            Computed::RegistryPath { key, value } => vec![key, value],
+            Computed::RegistryDetails { kind, data } => vec![kind, data],
+            Computed::ValueMap { column, .. } => vec![column],
         }
     }
 
@@ -73,6 +92,17 @@ impl Computed<'_> {
             Computed::RegistryPath { key, value } => registry_path(column(key), column(value)),
             Computed::RegistryDetails { kind, data } => {
                 registry_details(column(kind), column(data))
+            }
+            Computed::ValueMap {
+                column: from,
+                values,
+            } => {
+                let actual = column(from);
+                values
+                    .iter()
+                    .find(|(_, means)| means.iter().any(|m| m.eq_ignore_ascii_case(actual)))
+                    .map(|(value, _)| value.clone())
+                    .unwrap_or_default()
             }
         }
     }
@@ -161,6 +191,9 @@ impl Source {
             }
             FieldMap::RegistryDetails { kind, data } => {
                 Some((name.as_str(), Computed::RegistryDetails { kind, data }))
+            }
+            FieldMap::ValueMap { column, values } => {
+                Some((name.as_str(), Computed::ValueMap { column, values }))
             }
             _ => None,
         })
@@ -298,9 +331,11 @@ impl Source {
             Some(FieldMap::DomainUser { domain, user }) => domain_user(pred, domain, user),
             Some(FieldMap::Hashes(columns)) => hashes(pred, columns),
             // The computed field keeps the Sigma name as its column name.
-            Some(FieldMap::RegistryPath { .. } | FieldMap::RegistryDetails { .. }) => {
-                Ok(Expr::Pred(pred))
-            }
+            Some(
+                FieldMap::RegistryPath { .. }
+                | FieldMap::RegistryDetails { .. }
+                | FieldMap::ValueMap { .. },
+            ) => Ok(Expr::Pred(pred)),
             None if self.unmapped.contains(&field) => Err(MapError::Unmapped {
                 field,
                 table: self.table.clone(),
@@ -609,6 +644,23 @@ fn parse(path: &str, text: &str) -> Result<(RawPipeline, Vec<String>), PipelineE
                             kind: cols.get("type").cloned().unwrap_or_default(),
                             data: cols.get("data").cloned().unwrap_or_default(),
                         },
+                        Some("value_map") => FieldMap::ValueMap {
+                            column: cols.get("from").cloned().unwrap_or_default(),
+                            values: entry
+                                .value
+                                .get("values")
+                                .and_then(Node::as_map)
+                                .unwrap_or(&[])
+                                .iter()
+                                .map(|e| {
+                                    let means = e.value.string_list();
+                                    (
+                                        e.key_str().to_string(),
+                                        means.into_iter().map(|(v, _)| v.to_string()).collect(),
+                                    )
+                                })
+                                .collect(),
+                        },
                         other => {
                             return Err(invalid(format!(
                                 "unknown transform {other:?} for {}",
@@ -696,6 +748,25 @@ mod tests {
             .expect("included healthcare source");
         assert_eq!(ehr.table, "EhrAccess_CL");
         assert_eq!(ehr.timestamp, "TimeGenerated");
+    }
+
+    #[test]
+    fn value_maps_read_a_column_value_as_the_field_value() {
+        let values = vec![
+            ("true".to_string(), vec!["ConnectionSuccess".to_string()]),
+            (
+                "false".to_string(),
+                vec!["InboundConnectionAccepted".to_string()],
+            ),
+        ];
+        let computed = Computed::ValueMap {
+            column: "ActionType",
+            values: &values,
+        };
+        assert_eq!(computed.evaluate(|_| "connectionsuccess"), "true");
+        assert_eq!(computed.evaluate(|_| "InboundConnectionAccepted"), "false");
+        assert_eq!(computed.evaluate(|_| "ListeningConnectionCreated"), "");
+        assert_eq!(computed.inputs(), ["ActionType"]);
     }
 
     #[test]

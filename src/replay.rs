@@ -234,7 +234,7 @@ fn wanted_keys(
     for source in canonical {
         paths.extend(source.columns.values().cloned());
         for (_, computed) in source.computed() {
-            paths.extend(computed.inputs().map(str::to_string));
+            paths.extend(computed.inputs().into_iter().map(str::to_string));
         }
     }
     // Generator lines keep their spec and event.

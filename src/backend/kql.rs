@@ -305,6 +305,7 @@ impl<'a> Query<'a> {
                 let expression = match computed {
                     Computed::RegistryPath { key, value } => registry_path(key, value),
                     Computed::RegistryDetails { kind, data } => registry_details(kind, data),
+                    Computed::ValueMap { column, values } => value_map(column, values),
                 };
                 self.stages
                     .push(format!("extend {} = {expression}", self::name(&column)));
@@ -841,6 +842,22 @@ fn registry_details(kind: &str, data: &str) -> String {
          {kind} =~ 'Binary', 'Binary Data', \
          {data})"
     )
+}
+
+/// The KQL form of a `value_map` computed field: the first value whose
+/// column values match (case-insensitively, as replay compares), else "".
+fn value_map(column: &str, values: &[(String, Vec<String>)]) -> String {
+    let column = self::name(column);
+    let mut arms = String::new();
+    for (value, means) in values {
+        let means: Vec<String> = means.iter().map(|m| literal(m)).collect();
+        arms.push_str(&format!(
+            "{column} in~ ({}), {}, ",
+            means.join(", "),
+            literal(value)
+        ));
+    }
+    format!("case({arms}'')")
 }
 
 /// A Sigma glob as an anchored RE2 pattern (`(?is)` unless cased; `s` so
