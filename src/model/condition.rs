@@ -172,6 +172,7 @@ pub fn parse(text: &str) -> Result<Expr, ParseError> {
         tokens,
         pos: 0,
         end: text.len(),
+        depth: 0,
     };
     let expr = parser.or_expr()?;
     if let Some((tok, span)) = parser.tokens.get(parser.pos) {
@@ -189,10 +190,17 @@ pub fn parse(text: &str) -> Result<Expr, ParseError> {
     Ok(expr)
 }
 
+/// Deepest nesting of `(` and `not` accepted. The parser recurses once per
+/// level, so without a limit a rule file of `((((…` overflowed the stack
+/// (found by fuzzing); real conditions nest a few levels.
+pub const MAX_NESTING: usize = 100;
+
 struct Parser {
     tokens: Vec<(Tok, Range<usize>)>,
     pos: usize,
     end: usize,
+    /// Current nesting of `(` and `not`.
+    depth: usize,
 }
 
 impl Parser {
@@ -232,12 +240,28 @@ impl Parser {
         })
     }
 
+    /// Every level of nesting (`not`, `(`) passes here once.
     fn not_expr(&mut self) -> Result<Expr, ParseError> {
-        if self.peek() == Some(&Tok::Not) {
-            self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.not_expr()?)));
+        if self.depth >= MAX_NESTING {
+            let span = self
+                .tokens
+                .get(self.pos)
+                .map_or(self.end..self.end, |(_, span)| span.clone());
+            return Err(ParseError {
+                message: format!("the condition nests deeper than {MAX_NESTING} levels"),
+                span,
+                help: Some("split the condition into search identifiers".into()),
+            });
         }
-        self.operand()
+        self.depth += 1;
+        let result = if self.peek() == Some(&Tok::Not) {
+            self.pos += 1;
+            self.not_expr().map(|inner| Expr::Not(Box::new(inner)))
+        } else {
+            self.operand()
+        };
+        self.depth -= 1;
+        result
     }
 
     fn operand(&mut self) -> Result<Expr, ParseError> {
@@ -327,14 +351,29 @@ fn describe(tok: &Tok) -> String {
 
 /// Whether a Sigma identifier pattern (`*` wildcards) matches a name.
 pub fn pattern_matches(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some((b'*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
-            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
+    // One backtrack point, the last `*` seen: at worst pattern length ×
+    // name length steps. Trying every split at every `*` recursively is
+    // exponential in the number of stars (fuzzing hung on `1 of a***…*b`).
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if p.get(pi) == Some(&b'*') {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if p.get(pi) == Some(&n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if let Some((star_p, star_n)) = star {
+            // Let the last `*` swallow one more byte and retry after it.
+            star = Some((star_p, star_n + 1));
+            pi = star_p + 1;
+            ni = star_n + 1;
+        } else {
+            return false;
         }
     }
-    go(pattern.as_bytes(), name.as_bytes())
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 /// The identifiers a quantifier target selects, per the specification:
@@ -442,5 +481,32 @@ mod tests {
         );
         assert!(pattern_matches("*", ""));
         assert!(!pattern_matches("a*b", "ac"));
+        assert!(pattern_matches("a*b*c", "axxbyyc"));
+        assert!(pattern_matches("a*bc", "abcbc"));
+        assert!(!pattern_matches("a*b*c", "axxbyy"));
+        assert!(pattern_matches("sel**", "sel"));
+        assert!(!pattern_matches("sel", "selection"));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{}a{}", "(".repeat(50_000), ")".repeat(50_000));
+        let err = parse(&deep).expect_err("too deep");
+        assert!(err.message.contains("nests deeper"), "{}", err.message);
+        let nots = format!("{}a", "not ".repeat(50_000));
+        assert!(parse(&nots).is_err());
+        let fine = format!("{}a{}", "(".repeat(50), ")".repeat(50));
+        assert!(parse(&fine).is_ok());
+    }
+
+    #[test]
+    fn many_stars_match_in_linear_time() {
+        // Exponential before (tests/fuzz-regressions/condition).
+        let pattern = format!("sele*ct{}ion_cd**", "*".repeat(60));
+        assert!(!pattern_matches(
+            &pattern,
+            "selection_cli_n_id_and_more_text"
+        ));
+        assert!(pattern_matches(&pattern, "selection_cd"));
     }
 }

@@ -6,6 +6,7 @@ mod coverage;
 mod explain;
 mod fixture_cmd;
 mod formats;
+mod fuzz_regressions;
 mod invalid;
 mod kql;
 mod new_cmd;
