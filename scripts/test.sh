@@ -44,3 +44,6 @@ python3 scripts/sigma-check/run.py --stetho target/debug/stetho
 
 echo "== differential test against pySigma's SQLite backend (PyPI, pinned)"
 python3 scripts/differential/run.py
+
+echo "== fuzz smoke run: each cargo-fuzz target for a few seconds on the seed corpus (fuzz/README.md)"
+scripts/fuzz-smoke.sh

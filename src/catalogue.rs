@@ -184,10 +184,18 @@ impl FieldCatalogues {
     /// The embedded catalogues, then any `*.yml` in `project_dir` (which
     /// replace embedded ones for the same log source).
     pub fn load(project_dir: Option<&Path>) -> FieldCatalogues {
-        let mut catalogues: Vec<FieldCatalogue> = embedded_in("fields/")
-            .filter(|(p, _)| p.ends_with(".yml") || p.ends_with(".yaml"))
-            .filter_map(|(p, text)| FieldCatalogue::parse(p, text))
-            .collect();
+        // The embedded ones are parsed once per process: validating from
+        // memory (validate::validate_bytes, the fuzz targets) loads the
+        // catalogues for every file.
+        static EMBEDDED: OnceLock<Vec<FieldCatalogue>> = OnceLock::new();
+        let mut catalogues: Vec<FieldCatalogue> = EMBEDDED
+            .get_or_init(|| {
+                embedded_in("fields/")
+                    .filter(|(p, _)| p.ends_with(".yml") || p.ends_with(".yaml"))
+                    .filter_map(|(p, text)| FieldCatalogue::parse(p, text))
+                    .collect()
+            })
+            .clone();
         if let Some(dir) = project_dir {
             for path in crate::load::yaml_files_in(dir) {
                 let Ok(text) = crate::limits::read_bounded_string(

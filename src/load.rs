@@ -142,6 +142,29 @@ pub fn load_file(path: &Path) -> FileResult {
             return (Some(placeholder), Vec::new(), vec![d]);
         }
     };
+    load_bytes(path, bytes)
+}
+
+/// Parse a rule file's contents already in memory (named `path` in
+/// diagnostics) with the checks [`load_file`] applies after reading: the
+/// size cap, UTF-8 and the YAML limits. Used by callers that hold the text
+/// themselves, e.g. the fuzz targets.
+pub fn load_bytes(path: &Path, bytes: Vec<u8>) -> FileResult {
+    let display = display_path(path);
+    if bytes.len() as u64 > MAX_RULE_FILE_BYTES {
+        let placeholder = SourceFile::new(path, display, String::new());
+        let d = Diagnostic::error(
+            "STH003",
+            format!(
+                "file is {} bytes; rule files are limited to {} bytes",
+                bytes.len(),
+                MAX_RULE_FILE_BYTES
+            ),
+        )
+        .in_file(&placeholder)
+        .help("a rule file holds one rule (or a correlation and its rules); split or remove this file");
+        return (Some(placeholder), Vec::new(), vec![d]);
+    }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {

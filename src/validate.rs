@@ -44,6 +44,30 @@ pub fn validate(
 ) -> Result<Report, LoadError> {
     let files = load::discover(paths)?;
     let loaded = load::load_files(&files);
+    Ok(check(loaded, project, profile, today))
+}
+
+/// Validate one rule file's contents already in memory (named `path` in
+/// diagnostics) as [`validate`] checks a file: load, schema, lints and
+/// severities. Used by the fuzz targets.
+pub fn validate_bytes(
+    path: &Path,
+    bytes: Vec<u8>,
+    project: &Project,
+    profile: Profile,
+    today: time::Date,
+) -> Report {
+    let (file, rules, diagnostics) = load::load_bytes(path, bytes);
+    let loaded = load::Loaded {
+        files: file.into_iter().collect(),
+        rules,
+        diagnostics,
+    };
+    check(loaded, project, profile, today)
+}
+
+/// Schema checks, lints, fixture scan and severities over loaded files.
+fn check(loaded: load::Loaded, project: &Project, profile: Profile, today: time::Date) -> Report {
     let mut diagnostics = loaded.diagnostics;
     for rule in &loaded.rules {
         let kind = match rule.kind {
@@ -85,11 +109,11 @@ pub fn validate(
     }
     let mut diagnostics = lint::apply_levels(diagnostics, project);
     diagnostic::sort(&mut diagnostics);
-    Ok(Report {
+    Report {
         files,
         rules: loaded.rules,
         diagnostics,
-    })
+    }
 }
 
 /// Refuse fixtures that hold checksum-valid NHS numbers outside the 999

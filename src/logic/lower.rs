@@ -963,7 +963,10 @@ fn lower_correlation(rule: &Rule, lowered: &[RuleLogic]) -> Result<Correlation, 
 /// `90s`, `10m`, `1h`, `2d` → seconds.
 pub fn parse_timespan(text: &str) -> Option<u64> {
     let text = text.trim();
-    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    // Split off the last character, not the last byte: a multi-byte last
+    // character (`6ǌ`) made `split_at` panic (found by fuzzing).
+    let last = text.chars().next_back()?;
+    let (number, unit) = text.split_at(text.len() - last.len_utf8());
     let n: u64 = number.parse().ok().filter(|n| *n > 0)?;
     let scale = match unit {
         "s" => 1,
@@ -1040,6 +1043,13 @@ mod tests {
             &file.text[span.start..span.end],
             format!("v{MAX_LIST_ENTRIES}")
         );
+    }
+
+    #[test]
+    fn timespan_ending_in_a_multibyte_character() {
+        // Not a unit; was a panic (tests/fuzz-regressions/evaluate).
+        assert_eq!(parse_timespan("6ǌ"), None);
+        assert_eq!(parse_timespan("ǌ"), None);
     }
 
     #[test]

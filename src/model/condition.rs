@@ -359,14 +359,29 @@ fn describe(tok: &Tok) -> String {
 
 /// Whether a Sigma identifier pattern (`*` wildcards) matches a name.
 pub fn pattern_matches(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some((b'*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
-            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
+    // One backtrack point, the last `*` seen: at worst pattern length ×
+    // name length steps. Trying every split at every `*` recursively is
+    // exponential in the number of stars (fuzzing hung on `1 of a***…*b`).
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if p.get(pi) == Some(&b'*') {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if p.get(pi) == Some(&n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if let Some((star_p, star_n)) = star {
+            // Let the last `*` swallow one more byte and retry after it.
+            star = Some((star_p, star_n + 1));
+            pi = star_p + 1;
+            ni = star_n + 1;
+        } else {
+            return false;
         }
     }
-    go(pattern.as_bytes(), name.as_bytes())
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 /// The identifiers a quantifier target selects, per the specification:
@@ -496,5 +511,21 @@ mod tests {
         );
         assert!(pattern_matches("*", ""));
         assert!(!pattern_matches("a*b", "ac"));
+        assert!(pattern_matches("a*b*c", "axxbyyc"));
+        assert!(pattern_matches("a*bc", "abcbc"));
+        assert!(!pattern_matches("a*b*c", "axxbyy"));
+        assert!(pattern_matches("sel**", "sel"));
+        assert!(!pattern_matches("sel", "selection"));
+    }
+
+    #[test]
+    fn many_stars_match_in_linear_time() {
+        // Exponential before (tests/fuzz-regressions/condition).
+        let pattern = format!("sele*ct{}ion_cd**", "*".repeat(60));
+        assert!(!pattern_matches(
+            &pattern,
+            "selection_cli_n_id_and_more_text"
+        ));
+        assert!(pattern_matches(&pattern, "selection_cd"));
     }
 }

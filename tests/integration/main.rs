@@ -7,6 +7,7 @@ mod explain;
 mod fixture_cmd;
 mod fmt_cmd;
 mod formats;
+mod fuzz_regressions;
 mod interrupt;
 mod invalid;
 mod jobs;
