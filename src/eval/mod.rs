@@ -437,6 +437,10 @@ fn time_part(t: &time::OffsetDateTime, part: TimePart) -> i64 {
 /// that cannot match, so it never changes a result.
 pub struct RuleSet {
     exprs: Vec<Option<CExpr>>,
+    /// For each rule evaluated, the later rules with identical logic: they
+    /// are not compiled or prefiltered themselves, and match exactly when
+    /// it does.
+    twins: Vec<Vec<usize>>,
     /// Distinct predicates of all rules.
     preds: Vec<CPred>,
     /// Predicates the field scan decides (literal, case-insensitive).
@@ -497,11 +501,28 @@ impl RuleSet {
         let mut clause_count = vec![0u8; exprs.len()];
         let mut by_field: std::collections::BTreeMap<String, Needles> =
             std::collections::BTreeMap::new();
+        let mut twins = vec![Vec::new(); exprs.len()];
+        let mut first_with: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
         for (i, expr) in exprs.iter().enumerate() {
             let Some(expr) = expr else {
                 compiled.push(None);
                 continue;
             };
+            // Rule libraries hold near-copies (a rule forked per team or
+            // tenant, with its own id and title): identical logic is
+            // evaluated once per event, for the first rule that has it.
+            // The debug form identifies an expression completely.
+            match first_with.entry(format!("{expr:?}")) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    twins[*first.get()].push(i);
+                    compiled.push(None);
+                    continue;
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
+            }
             compiled.push(Some(compiler.expr(expr).map_err(|e| (i, e))?));
             match clauses(expr) {
                 Some(mut list) if !list.is_empty() => {
@@ -565,9 +586,15 @@ impl RuleSet {
                 targets.push(t);
                 decides.push(d);
             }
+            // A DFA even for thousands of needles: the overlapping scan of
+            // every event's field is the hottest loop of a large rule set,
+            // and a DFA takes one table lookup per byte where the default
+            // (an NFA past a few hundred needles) follows failure links.
+            // Built once per set, a few megabytes at most.
             let automaton = AhoCorasickBuilder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                 .build(&patterns)
                 .map_err(|e| (0, regex::Error::Syntax(e.to_string())))?;
             indexes.push(FieldIndex {
@@ -579,6 +606,7 @@ impl RuleSet {
         }
         Ok(RuleSet {
             exprs: compiled,
+            twins,
             preds: compiler.preds,
             decided,
             always,
@@ -674,7 +702,11 @@ impl RuleSet {
             });
             if hit {
                 out.push(i);
+                out.extend_from_slice(&self.twins[i]);
             }
+        }
+        if out.windows(2).any(|w| w[0] > w[1]) {
+            out.sort_unstable();
         }
         for &i in &scratch.touched {
             scratch.satisfied[i] = 0;

@@ -172,3 +172,36 @@ fn semantic_suite() {
         failures.join("\n")
     );
 }
+
+/// Rules with identical logic are evaluated once but each reports its own
+/// hit, in rule order, interleaved with the other rules.
+#[test]
+fn identical_logic_hits_every_copy_in_rule_order() {
+    use crate::logic::{Expr, Pattern, Pred, Test};
+    let contains = |field: &str, needle: &str| {
+        Some(Expr::Pred(Pred {
+            field: Some(field.to_string()),
+            test: Test::Str {
+                pattern: Pattern::Contains(needle.to_string()),
+                cased: false,
+            },
+        }))
+    };
+    let exprs = vec![
+        contains("CommandLine", "whoami"),
+        contains("Image", "cmd.exe"),
+        None,
+        contains("CommandLine", "whoami"),
+        contains("Image", "cmd.exe"),
+        contains("CommandLine", "whoami"),
+    ];
+    let set = super::RuleSet::new(&exprs).expect("compiles");
+    let mut scratch = set.scratch();
+    let mut out = Vec::new();
+    let event = serde_json::json!({"CommandLine": "x WHOAMI", "Image": "C:\\cmd.exe"});
+    set.matching(&event, &mut scratch, &mut out);
+    assert_eq!(out, vec![0, 1, 3, 4, 5]);
+    let event = serde_json::json!({"CommandLine": "whoami", "Image": "sh"});
+    set.matching(&event, &mut scratch, &mut out);
+    assert_eq!(out, vec![0, 3, 5]);
+}
