@@ -45,6 +45,24 @@ pub struct InFlight {
 }
 
 impl InFlight {
+    /// Create the temporary file `path` (and its folders) and register it,
+    /// all under the lock: once the handler has cleaned up, nothing can
+    /// create a new temporary before the process exits.
+    pub fn create_file(path: &Path) -> std::io::Result<(std::fs::File, Self)> {
+        let mut list = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::File::create(path)?;
+        list.push(path.to_path_buf());
+        Ok((
+            file,
+            InFlight {
+                path: path.to_path_buf(),
+            },
+        ))
+    }
+
     pub fn register(path: &Path) -> Self {
         let mut list = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
         list.push(path.to_path_buf());

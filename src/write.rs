@@ -12,18 +12,14 @@ pub fn atomic_write(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    std::fs::create_dir_all(dir)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let in_flight = crate::interrupt::InFlight::register(&temp);
-    let written = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(contents)?;
-        file.sync_all()
-    })();
+    let (mut file, in_flight) = crate::interrupt::InFlight::create_file(&temp)?;
+    let written = file.write_all(contents).and_then(|()| file.sync_all());
+    drop(file);
     let result = match written {
         Ok(()) => in_flight.commit(|| std::fs::rename(&temp, path)),
         Err(e) => Err(e),
