@@ -744,36 +744,32 @@ fn expand_placeholders(
     text: &str,
     lists: &Lists,
 ) -> Result<Vec<String>, LowerError> {
+    resolve_placeholders(text, lists).map_err(|message| LowerError::new(rule, span, message))
+}
+
+/// `%name%` replaced by each value of `lists/name.txt` (every combination
+/// when a value holds several placeholders); `\%` is an escaped percent
+/// sign. Shared by lowering and the Sigma export's `--resolve-placeholders`.
+pub fn resolve_placeholders(text: &str, lists: &Lists) -> Result<Vec<String>, String> {
     let names = crate::lint::placeholder_names(text);
     if names.is_empty() {
-        // `\%` is an escaped percent sign under `expand`.
         return Ok(vec![text.replace("\\%", "%")]);
     }
     let mut results = vec![String::new()];
     let mut cursor = 0;
     for (start, name) in names {
         let literal = &text[cursor..start];
-        let values = lists.get(name).ok_or_else(|| {
-            LowerError::new(
-                rule,
-                span,
-                format!("no list for placeholder `%{name}%` (lists/{name}.txt)"),
-            )
-        })?;
+        let values = lists
+            .get(name)
+            .ok_or_else(|| format!("no list for placeholder `%{name}%` (lists/{name}.txt)"))?;
         if values.is_empty() {
-            return Err(LowerError::new(
-                rule,
-                span,
-                format!("list `{name}` is empty"),
-            ));
+            return Err(format!("list `{name}` is empty"));
         }
         // Checked before the product is built, so two large lists cannot
         // allocate their product first.
         if results.len().saturating_mul(values.len()) > MAX_EXPANDED_VALUES {
-            return Err(LowerError::new(
-                rule,
-                span,
-                format!("placeholders expand to more than {MAX_EXPANDED_VALUES} values"),
+            return Err(format!(
+                "placeholders expand to more than {MAX_EXPANDED_VALUES} values"
             ));
         }
         results = results

@@ -808,35 +808,7 @@ fn map_strings(value: &Node, f: &mut dyn FnMut(&str) -> Out) -> Out {
 
 /// `%name%` replaced by each value of `lists/name.txt`, as lowering does.
 fn resolve(lists: &Lists, text: &str) -> Result<Vec<String>, String> {
-    let names = crate::lint::placeholder_names(text);
-    if names.is_empty() {
-        return Ok(vec![text.replace("\\%", "%")]);
-    }
-    let mut results = vec![String::new()];
-    let mut cursor = 0;
-    for (start, name) in names {
-        let literal = &text[cursor..start];
-        let values = lists
-            .get(name)
-            .ok_or_else(|| format!("no list for placeholder `%{name}%` (lists/{name}.txt)"))?;
-        if values.is_empty() {
-            return Err(format!("list `{name}` is empty"));
-        }
-        let limit = crate::limits::MAX_EXPANDED_VALUES;
-        if results.len().saturating_mul(values.len()) > limit {
-            return Err(format!("placeholders expand to more than {limit} values"));
-        }
-        results = results
-            .into_iter()
-            .flat_map(|prefix| values.iter().map(move |v| format!("{prefix}{literal}{v}")))
-            .collect();
-        cursor = start + name.len() + 2;
-    }
-    let rest = &text[cursor..];
-    Ok(results
-        .into_iter()
-        .map(|r| format!("{r}{rest}").replace("\\%", "%"))
-        .collect())
+    crate::logic::lower::resolve_placeholders(text, lists)
 }
 
 /// The regular expression `--lossy` writes for `nhs_number: N`: N numbers
