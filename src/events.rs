@@ -202,7 +202,8 @@ fn read_line_limited(input: &mut Box<dyn BufRead + Send>, line: &mut Vec<u8>) ->
         if buffer.is_empty() {
             return Ok(total);
         }
-        let (chunk, done) = match buffer.iter().position(|b| *b == b'\n') {
+        // memchr: the line split touches every byte of the input.
+        let (chunk, done) = match memchr::memchr(b'\n', buffer) {
             Some(i) => (&buffer[..=i], true),
             None => (buffer, false),
         };

@@ -100,7 +100,7 @@ pub struct Prepared {
     pub timestamp_fields: Vec<String>,
     /// Top-level keys worth parsing; `None` when every value is needed
     /// (keyword searches, `--with-event`).
-    wanted: Option<std::collections::HashSet<String>>,
+    wanted: Option<WantedKeys>,
 }
 
 impl Prepared {
@@ -213,7 +213,7 @@ fn wanted_keys(
     exprs: &[Option<crate::logic::Expr>],
     canonical: &[Source],
     timestamp_fields: &[String],
-) -> Option<std::collections::HashSet<String>> {
+) -> Option<WantedKeys> {
     use crate::logic::Test;
     let mut paths: Vec<String> = timestamp_fields.to_vec();
     for expr in exprs.iter().flatten() {
@@ -241,7 +241,7 @@ fn wanted_keys(
     paths.push(fixture::GENERATOR_KEY.to_string());
     paths.push("event".to_string());
     // A dotted path may be one flat key or a walk from any of its prefixes.
-    let mut keys = std::collections::HashSet::new();
+    let mut keys = WantedKeys::default();
     for path in paths {
         for (i, _) in path.match_indices('.') {
             keys.insert(path[..i].to_string());
@@ -251,11 +251,15 @@ fn wanted_keys(
     Some(keys)
 }
 
+/// The top-level keys replay parses. Every key of every event is looked up
+/// here, so the hash is a fast one (foldhash) rather than the standard
+/// library's DoS-resistant SipHash: the keys are the rules' own field
+/// names, and an event can only choose which lookups happen, not make them
+/// collide.
+type WantedKeys = foldhash::HashSet<String>;
+
 /// Parse one event, keeping only the wanted top-level keys.
-fn parse_event(
-    text: &[u8],
-    wanted: Option<&std::collections::HashSet<String>>,
-) -> Result<Value, String> {
+fn parse_event(text: &[u8], wanted: Option<&WantedKeys>) -> Result<Value, String> {
     let Some(wanted) = wanted else {
         return serde_json::from_slice(text).map_err(|e| events::json_error(&e));
     };
@@ -267,7 +271,7 @@ fn parse_event(
 }
 
 /// Deserializes an event object, skipping values of keys nobody reads.
-struct Filtered<'a>(&'a std::collections::HashSet<String>);
+struct Filtered<'a>(&'a WantedKeys);
 
 impl<'de> serde::de::DeserializeSeed<'de> for Filtered<'_> {
     type Value = Value;
@@ -299,7 +303,7 @@ impl<'de> serde::de::Visitor<'de> for Filtered<'_> {
 }
 
 /// A key: kept (owned) when wanted, otherwise dropped without allocating.
-struct KeyFilter<'a>(&'a std::collections::HashSet<String>);
+struct KeyFilter<'a>(&'a WantedKeys);
 
 impl<'de> serde::de::DeserializeSeed<'de> for KeyFilter<'_> {
     type Value = Option<String>;
@@ -571,7 +575,8 @@ impl Run<'_> {
             )
             .collect();
         self.correlator.set_timestamp_fields(&p.timestamp_fields);
-        for ((line, index, event), rules_hit) in events.into_iter().zip(matched) {
+        for ((line, index, event), rules_hit) in events.iter().zip(matched) {
+            let (line, index) = (*line, *index);
             self.stats.events += 1;
             let at = EventRef {
                 input,
@@ -580,7 +585,7 @@ impl Run<'_> {
             };
             for &rule in &rules_hit {
                 if self.correlator.uses(rule) {
-                    self.correlator.observe(rule, &event, at);
+                    self.correlator.observe(rule, event, at);
                 }
                 if self.rules[rule].hidden {
                     continue;
@@ -594,6 +599,10 @@ impl Run<'_> {
                 });
             }
         }
+        // Freed on the worker threads that parsed them: a free from another
+        // thread takes the allocator's slower cross-thread path, for every
+        // value of every event.
+        events.into_par_iter().for_each(drop);
         Ok(())
     }
 }
@@ -604,11 +613,10 @@ mod tests {
 
     #[test]
     fn parsing_keeps_only_wanted_keys_and_their_prefixes() {
-        let wanted: std::collections::HashSet<String> =
-            ["Image", "Status", "Status.additionalDetails", "ehr.action"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let wanted: WantedKeys = ["Image", "Status", "Status.additionalDetails", "ehr.action"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let event = parse_event(
             br#"{"Image":"a","Other":{"deep":[1,2,3]},"Status":{"additionalDetails":"x"},"ehr.action":"view"}"#,
             Some(&wanted),

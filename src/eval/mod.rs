@@ -443,21 +443,38 @@ pub struct RuleSet {
     twins: Vec<Vec<usize>>,
     /// Distinct predicates of all rules.
     preds: Vec<CPred>,
-    /// Predicates the field scan decides (literal, case-insensitive).
-    decided: Vec<bool>,
+    /// For each predicate the field scan decides (literal,
+    /// case-insensitive), the position of its field in `indexes`;
+    /// [`NOT_DECIDED`] otherwise. Only a field that was scanned decides.
+    decided: Vec<u16>,
     /// Rules evaluated for every event (no clause known).
     always: Vec<usize>,
     /// Number of clauses per rule (0 for `always` and absent rules).
     clause_count: Vec<u8>,
+    /// Per-field automata in scan order: the fields most rules read first.
     indexes: Vec<FieldIndex>,
+    /// Per rule, the last position in `indexes` one of its clauses reads:
+    /// once the rule has a literal hit, every field up to this one may
+    /// complete it and is scanned.
+    last_field: Vec<u16>,
 }
+
+/// A predicate the field scan does not decide.
+const NOT_DECIDED: u16 = u16::MAX;
 
 /// Most clauses kept per rule (the most selective ones).
 const MAX_CLAUSES: usize = 8;
 
 struct FieldIndex {
     field: String,
-    automaton: AhoCorasick,
+    /// Scan this field for every event: some rule may still become a
+    /// candidate through it whatever the earlier fields held. Otherwise
+    /// it is scanned only when a rule with a literal hit reads it, since a
+    /// rule that has a clause wholly on earlier fields, none of which
+    /// matched, cannot become a candidate (a 1,000-rule set reads a dozen
+    /// fields, most events need two or three of them).
+    always_scan: bool,
+    automaton: aho_corasick::dfa::DFA,
     /// For each pattern of the automaton, the (rule, clause) pairs it serves.
     targets: Vec<Vec<(u32, u8)>>,
     /// For each pattern, the predicates it decides, with where the literal
@@ -488,6 +505,8 @@ pub struct Scratch {
     /// Per predicate for the current event: 0 not yet known, 1 false, 2 true.
     memo: Vec<u8>,
     memo_touched: Vec<u32>,
+    /// Per field index: scanned for the current event.
+    scanned: Vec<bool>,
 }
 
 type Clause = Vec<(String, String)>;
@@ -502,6 +521,8 @@ impl RuleSet {
         let mut by_field: std::collections::BTreeMap<String, Needles> =
             std::collections::BTreeMap::new();
         let mut twins = vec![Vec::new(); exprs.len()];
+        // Per rule, the fields of each clause (for the scan order).
+        let mut clause_fields: Vec<Vec<Vec<String>>> = vec![Vec::new(); exprs.len()];
         let mut first_with: std::collections::HashMap<String, usize> =
             std::collections::HashMap::new();
         for (i, expr) in exprs.iter().enumerate() {
@@ -534,6 +555,10 @@ impl RuleSet {
                     });
                     list.truncate(MAX_CLAUSES);
                     clause_count[i] = list.len() as u8;
+                    clause_fields[i] = list
+                        .iter()
+                        .map(|c| c.iter().map(|(f, _)| f.clone()).collect())
+                        .collect();
                     for (k, clause) in list.into_iter().enumerate() {
                         for (field, needle) in clause {
                             by_field
@@ -552,7 +577,7 @@ impl RuleSet {
         // Case-insensitive literal predicates are decided by the same scan:
         // a needle found at the right place means true, not found means
         // false, with no second search.
-        let mut decided = vec![false; compiler.preds.len()];
+        let mut decided_field: Vec<Option<String>> = vec![None; compiler.preds.len()];
         for (p, pred) in compiler.preds.iter().enumerate() {
             let (Some(field), CTest::Str(m)) = (&pred.field, &pred.test) else {
                 continue;
@@ -567,7 +592,7 @@ impl RuleSet {
             if m.cased || m.needle.is_empty() {
                 continue;
             }
-            decided[p] = true;
+            decided_field[p] = Some(field.clone());
             by_field
                 .entry(field.clone())
                 .or_default()
@@ -576,8 +601,39 @@ impl RuleSet {
                 .1
                 .push((p as u32, anchor));
         }
-        let mut indexes = Vec::with_capacity(by_field.len());
-        for (field, needles) in by_field {
+        let order = scan_order(&by_field, &clause_fields);
+        let position: std::collections::HashMap<&str, u16> = order
+            .iter()
+            .enumerate()
+            .map(|(k, f)| (f.as_str(), k as u16))
+            .collect();
+        let decided: Vec<u16> = decided_field
+            .iter()
+            .map(|f| f.as_deref().map_or(NOT_DECIDED, |f| position[f]))
+            .collect();
+        // A rule becomes decidable after the scan of the last field of its
+        // earliest-complete clause; fields up to there must always be
+        // scanned for it, later ones only once it has a hit.
+        let mut always_scan = vec![false; order.len()];
+        let mut last_field = vec![0u16; exprs.len()];
+        for (r, clauses) in clause_fields.iter().enumerate() {
+            let last_of = |c: &Vec<String>| c.iter().map(|f| position[f.as_str()]).max();
+            let Some(decidable_at) = clauses.iter().filter_map(last_of).min() else {
+                continue;
+            };
+            last_field[r] = clauses.iter().filter_map(last_of).max().unwrap_or(0);
+            for field in clauses.iter().flatten() {
+                let k = position[field.as_str()];
+                if k <= decidable_at {
+                    always_scan[k as usize] = true;
+                }
+            }
+        }
+        let mut indexes = Vec::with_capacity(order.len());
+        for (k, field) in order.into_iter().enumerate() {
+            let Some(needles) = by_field.remove(&field) else {
+                continue;
+            };
             let mut patterns = Vec::with_capacity(needles.len());
             let mut targets = Vec::with_capacity(needles.len());
             let mut decides = Vec::with_capacity(needles.len());
@@ -590,15 +646,20 @@ impl RuleSet {
             // every event's field is the hottest loop of a large rule set,
             // and a DFA takes one table lookup per byte where the default
             // (an NFA past a few hundred needles) follows failure links.
-            // Built once per set, a few megabytes at most.
-            let automaton = AhoCorasickBuilder::new()
+            // Built once per set, a few megabytes at most. No prefilter:
+            // with hundreds of needles nearly every byte can start one, and
+            // re-entering the prefilter at each return to the start state
+            // costs more than the table lookups it would skip.
+            let automaton = aho_corasick::dfa::DFA::builder()
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .start_kind(aho_corasick::StartKind::Unanchored)
+                .prefilter(false)
                 .build(&patterns)
                 .map_err(|e| (0, regex::Error::Syntax(e.to_string())))?;
             indexes.push(FieldIndex {
                 field,
+                always_scan: always_scan[k],
                 automaton,
                 targets,
                 decides,
@@ -612,6 +673,7 @@ impl RuleSet {
             always,
             clause_count,
             indexes,
+            last_field,
         })
     }
 
@@ -624,6 +686,7 @@ impl RuleSet {
             touched: Vec::new(),
             ready: Vec::new(),
             lower: String::new(),
+            scanned: vec![false; self.indexes.len()],
         }
     }
 
@@ -631,7 +694,13 @@ impl RuleSet {
     pub fn matching(&self, event: &Value, scratch: &mut Scratch, out: &mut Vec<usize>) {
         out.clear();
         let mut buffer = String::new();
-        for index in &self.indexes {
+        // The last field a rule with a literal hit reads; `None` before any.
+        let mut needed_until: Option<u16> = None;
+        for (k, index) in self.indexes.iter().enumerate() {
+            if !index.always_scan && needed_until.is_none_or(|last| (k as u16) > last) {
+                continue;
+            }
+            scratch.scanned[k] = true;
             event::any_value(event, &index.field, &mut |v| {
                 let Some(text) = event::text_of(v, &mut buffer) else {
                     return false;
@@ -643,38 +712,44 @@ impl RuleSet {
                     fold_into(text, &mut scratch.lower);
                     scratch.lower.as_str()
                 };
-                for m in index.automaton.find_overlapping_iter(haystack) {
-                    for &(p, anchor) in &index.decides[m.pattern().as_usize()] {
-                        let holds = match anchor {
-                            Anchor::Whole => m.start() == 0 && m.end() == haystack.len(),
-                            Anchor::Start => m.start() == 0,
-                            Anchor::End => m.end() == haystack.len(),
-                            Anchor::Anywhere => true,
-                        };
-                        if holds && scratch.memo[p as usize] != 2 {
-                            scratch.memo[p as usize] = 2;
-                            scratch.memo_touched.push(p);
+                scan_overlapping(
+                    &index.automaton,
+                    haystack.as_bytes(),
+                    |pattern, start, end| {
+                        for &(p, anchor) in &index.decides[pattern] {
+                            let holds = match anchor {
+                                Anchor::Whole => start == 0 && end == haystack.len(),
+                                Anchor::Start => start == 0,
+                                Anchor::End => end == haystack.len(),
+                                Anchor::Anywhere => true,
+                            };
+                            if holds && scratch.memo[p as usize] != 2 {
+                                scratch.memo[p as usize] = 2;
+                                scratch.memo_touched.push(p);
+                            }
                         }
-                    }
-                    for &(rule, clause) in &index.targets[m.pattern().as_usize()] {
-                        let rule = rule as usize;
-                        let bit = 1u8 << clause;
-                        let bits = &mut scratch.satisfied[rule];
-                        if *bits & bit != 0 {
-                            continue;
+                        for &(rule, clause) in &index.targets[pattern] {
+                            let rule = rule as usize;
+                            let bit = 1u8 << clause;
+                            let bits = &mut scratch.satisfied[rule];
+                            if *bits & bit != 0 {
+                                continue;
+                            }
+                            if *bits == 0 {
+                                scratch.touched.push(rule);
+                                let last = self.last_field[rule];
+                                needed_until = Some(needed_until.map_or(last, |n| n.max(last)));
+                            }
+                            *bits |= bit;
+                            if bits.count_ones() as u8 == self.clause_count[rule]
+                                && !scratch.candidate[rule]
+                            {
+                                scratch.candidate[rule] = true;
+                                scratch.ready.push(rule);
+                            }
                         }
-                        if *bits == 0 {
-                            scratch.touched.push(rule);
-                        }
-                        *bits |= bit;
-                        if bits.count_ones() as u8 == self.clause_count[rule]
-                            && !scratch.candidate[rule]
-                        {
-                            scratch.candidate[rule] = true;
-                            scratch.ready.push(rule);
-                        }
-                    }
-                }
+                    },
+                );
                 false
             });
         }
@@ -682,17 +757,22 @@ impl RuleSet {
         scratch.ready.sort_unstable();
         for &i in &scratch.ready {
             let Some(expr) = &self.exprs[i] else { continue };
-            let (memo, touched, preds, decided) = (
+            let (memo, touched, preds, decided, scanned) = (
                 &mut scratch.memo,
                 &mut scratch.memo_touched,
                 &self.preds,
                 &self.decided,
+                &scratch.scanned,
             );
             let hit = eval(expr, &mut |p| match memo[p as usize] {
                 1 => false,
                 2 => true,
                 // Decided by the field scan, which did not find it.
-                _ if decided[p as usize] => false,
+                _ if decided[p as usize] != NOT_DECIDED
+                    && scanned[decided[p as usize] as usize] =>
+                {
+                    false
+                }
                 _ => {
                     let value = eval_pred(&preds[p as usize], event);
                     memo[p as usize] = if value { 2 } else { 1 };
@@ -718,7 +798,65 @@ impl RuleSet {
             scratch.memo[p as usize] = 0;
         }
         scratch.memo_touched.clear();
+        scratch.scanned.fill(false);
     }
+}
+
+/// Report every occurrence of every needle of `dfa` in `haystack` as
+/// (pattern, start, end), overlapping ones included.
+///
+/// The same walk as the crate's overlapping iterator, written against the
+/// concrete DFA so the per-byte step (one class lookup, one transition
+/// lookup, one comparison) is inlined: this loop runs over every byte of
+/// every scanned field of every event.
+#[inline]
+fn scan_overlapping(
+    dfa: &aho_corasick::dfa::DFA,
+    haystack: &[u8],
+    mut on_match: impl FnMut(usize, usize, usize),
+) {
+    use aho_corasick::Anchored;
+    use aho_corasick::automaton::Automaton;
+    let Ok(mut state) = dfa.start_state(Anchored::No) else {
+        return;
+    };
+    for (i, &byte) in haystack.iter().enumerate() {
+        state = dfa.next_state(Anchored::No, state, byte);
+        if dfa.is_special(state) {
+            if dfa.is_dead(state) {
+                return;
+            }
+            if dfa.is_match(state) {
+                for k in 0..dfa.match_len(state) {
+                    let pattern = dfa.match_pattern(state, k);
+                    let end = i + 1;
+                    on_match(pattern.as_usize(), end - dfa.pattern_len(pattern), end);
+                }
+            }
+        }
+    }
+}
+
+/// The order fields are scanned in: those the most rules' clauses read
+/// first, so that most rules are decided (hit or out) after the first few
+/// scans. Fields that only decide predicates come last. Ties by name, so
+/// the order is the same every run.
+fn scan_order(
+    by_field: &std::collections::BTreeMap<String, Needles>,
+    clause_fields: &[Vec<Vec<String>>],
+) -> Vec<String> {
+    let mut readers: std::collections::BTreeMap<&str, usize> =
+        by_field.keys().map(|f| (f.as_str(), 0)).collect();
+    for clauses in clause_fields {
+        let fields: std::collections::BTreeSet<&str> =
+            clauses.iter().flatten().map(String::as_str).collect();
+        for field in fields {
+            *readers.entry(field).or_default() += 1;
+        }
+    }
+    let mut order: Vec<(&str, usize)> = readers.into_iter().collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    order.into_iter().map(|(f, _)| f.to_string()).collect()
 }
 
 /// The prefilter clauses of an expression: every clause must hold, and a
