@@ -768,7 +768,8 @@ fn chained_branch(
     pipeline: &Pipeline,
 ) -> Result<String, CompileError> {
     let rule = &rules[index];
-    let counted = rules[r].key();
+    // By name when it has one, as `correlation.rules` usually refers to it.
+    let counted = rules[r].name.as_deref().unwrap_or(rules[r].key());
     if let Some(field) = &correlation.field
         && !matches!(
             correlation.kind,
