@@ -755,9 +755,11 @@ fn branch(
 ///
 /// The evaluator places a fired window at the event that completed it and
 /// gives it the counted correlation's group-by values. A bin has no
-/// completing event; its last event (`last_time`) is the nearest: it is
-/// exactly the evaluator's time for a window judged when it closes (an
-/// upper-bound condition), and at most one bin after it otherwise.
+/// completing event; its last event (`last_time`) is the nearest: the same
+/// event for a window judged when it closes (an upper-bound condition), a
+/// later one in the same bin otherwise, while the bin start or its first
+/// event would put a burst before events it must follow in
+/// `temporal_ordered`.
 fn chained_branch(
     rules: &[RuleLogic],
     index: usize,

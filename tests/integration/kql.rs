@@ -386,6 +386,9 @@ fn build_replaces_dist_only_when_everything_passes() {
 #[test]
 fn chained_correlations_compile_to_queries_that_parse() {
     let project = root().join("tests/kql/chained");
+    // The replay's hits, which scripts/kql-replay/run.py compares with.
+    let test = stetho_in(&project, &["test"]);
+    assert_eq!(test.code, 0, "{}", test.stdout);
     let dir = tempfile::tempdir().expect("temp dir");
     for pipeline in ["defender_xdr", "sentinel"] {
         let text = stetho_in(&project, &["compile", "--pipeline", pipeline]);
