@@ -164,18 +164,20 @@ impl Meta {
     }
 }
 
-/// The table a compiled rule reads (for a correlation: its first rule's).
+/// The table a compiled rule reads (for a correlation: its first rule's,
+/// through the correlations it counts).
 fn table_of<'a>(
     rules: &'a [RuleLogic],
     index: usize,
     pipeline: &'a crate::pipeline::Pipeline,
 ) -> Option<&'a str> {
     let rule = &rules[index];
-    let logsource = match &rule.body {
-        Body::Detection(_) => &rule.logsource,
-        Body::Correlation(c) => &rules[*c.rules.first()?].logsource,
-    };
-    pipeline.source_for(logsource).map(|s| s.table.as_str())
+    match &rule.body {
+        Body::Detection(_) => pipeline
+            .source_for(&rule.logsource)
+            .map(|s| s.table.as_str()),
+        Body::Correlation(c) => table_of(rules, *c.rules.first()?, pipeline),
+    }
 }
 
 /// A Defender XDR custom detection rule, as the Microsoft Graph security
@@ -369,11 +371,21 @@ fn title_case(severity: &str) -> String {
 }
 
 /// The window a Sentinel rule queries: at least the schedule, and at least
-/// a correlation's timespan (rounded up to whole hours).
-fn query_period(rule: &RuleLogic, schedule: Schedule) -> u32 {
-    match &rule.body {
-        Body::Correlation(c) => schedule.hours.max(c.timespan_seconds.div_ceil(3600) as u32),
-        Body::Detection(_) => schedule.hours,
+/// a correlation's reach (rounded up to whole hours).
+fn query_period(rules: &[RuleLogic], index: usize, schedule: Schedule) -> u32 {
+    let hours = u32::try_from(reach(rules, index).div_ceil(3600)).unwrap_or(u32::MAX);
+    schedule.hours.max(hours)
+}
+
+/// How far back a rule's query reads, in seconds: nothing for a detection,
+/// its timespan for a correlation, plus the reach of the correlations it
+/// counts (a window it counts may have opened that much before its own).
+fn reach(rules: &[RuleLogic], index: usize) -> u64 {
+    match &rules[index].body {
+        Body::Detection(_) => 0,
+        Body::Correlation(c) => c
+            .timespan_seconds
+            .saturating_add(c.rules.iter().map(|&r| reach(rules, r)).max().unwrap_or(0)),
     }
 }
 
@@ -387,7 +399,6 @@ pub fn sentinel_yaml(
     pipeline: &crate::pipeline::Pipeline,
     schedule: Schedule,
 ) -> String {
-    let rule = &rules[index];
     let mut out = String::new();
     let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
     let _ = writeln!(out, "id: {}", q(&meta.id));
@@ -399,7 +410,11 @@ pub fn sentinel_yaml(
     let _ = writeln!(out, "severity: {}", title_case(meta.severity()));
     out.push_str("requiredDataConnectors: []\n");
     let _ = writeln!(out, "queryFrequency: {}h", schedule.hours);
-    let _ = writeln!(out, "queryPeriod: {}h", query_period(rule, schedule));
+    let _ = writeln!(
+        out,
+        "queryPeriod: {}h",
+        query_period(rules, index, schedule)
+    );
     out.push_str("triggerOperator: gt\ntriggerThreshold: 0\n");
     write_list(&mut out, "tactics", &meta.tactics);
     write_list(&mut out, "relevantTechniques", &meta.techniques);
@@ -454,7 +469,6 @@ pub fn sentinel_arm(
     pipeline: &crate::pipeline::Pipeline,
     schedule: Schedule,
 ) -> Value {
-    let rule = &rules[index];
     let guid = stable_guid(&meta.id);
     json!({
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
@@ -475,7 +489,7 @@ pub fn sentinel_arm(
                 "enabled": true,
                 "query": query,
                 "queryFrequency": iso_hours(schedule.hours),
-                "queryPeriod": iso_hours(query_period(rule, schedule)),
+                "queryPeriod": iso_hours(query_period(rules, index, schedule)),
                 "triggerOperator": "GreaterThan",
                 "triggerThreshold": 0,
                 "suppressionDuration": "PT5H",

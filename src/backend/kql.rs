@@ -604,8 +604,9 @@ fn dynamic_string_test(
     )
 }
 
-/// Correlations: the correlated rules' events in one stream, counted per
-/// group in fixed time bins.
+/// Correlations: the correlated rules' rows in one stream, counted per
+/// group in fixed time bins; the result is one row per group and bin whose
+/// condition holds.
 ///
 /// Kusto has no sliding window in `summarize`; `bin(Timestamp, span)`
 /// counts in fixed buckets, so a burst that straddles a bucket edge can be
@@ -616,48 +617,12 @@ fn correlation_query(
     correlation: &Correlation,
     pipeline: &Pipeline,
 ) -> Result<String, CompileError> {
-    let rule = &rules[index];
-    let mut branches = Vec::new();
-    let mut time_column: Option<String> = None;
-    for (position, &r) in correlation.rules.iter().enumerate() {
-        let base = &rules[r];
-        let Body::Detection(expr) = &base.body else {
-            return Err(CompileError::new(
-                rule,
-                "a correlation of correlations cannot be compiled to KQL yet",
-            ));
-        };
-        let (source, mapped) = map_rule(base, expr, pipeline)?;
-        let mut query = Query::new(base, pipeline, source);
-        query.detection(&mapped)?;
-        // Group-by fields and the aggregated field, in this rule's columns.
-        let mut projections = vec![format!("_rule = {}", literal(&position.to_string()))];
-        let time = source.timestamp.clone();
-        projections.push(format!("_time = {}", name(&time)));
-        time_column.get_or_insert(time);
-        for group in &correlation.group_by {
-            let field = correlation.group_field(group, r);
-            let column = mapped_field(base, pipeline, source, field)?;
-            projections.push(format!("{} = {}", name(group), query.text(&column)?));
-        }
-        if let Some(field) = &correlation.field {
-            let column = mapped_field(base, pipeline, source, field)?;
-            let read = match correlation.kind {
-                CorrelationKind::ValueCount => query.text(&column)?,
-                _ => {
-                    let (c, t) = query.column(&column)?;
-                    match t {
-                        ColumnType::Number => c,
-                        _ => format!("todouble({c})"),
-                    }
-                }
-            };
-            projections.push(format!("_value = {read}"));
-        }
-        let mut text = query.finish();
-        let _ = write!(text, "\n| project {}", projections.join(", "));
-        branches.push(text);
-    }
+    let branches = correlation
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(position, &r)| branch(rules, index, correlation, position, r, pipeline))
+        .collect::<Result<Vec<String>, CompileError>>()?;
     let span = format!("{}s", correlation.timespan_seconds);
     let by: Vec<String> = correlation
         .group_by
@@ -711,7 +676,6 @@ fn correlation_query(
         "last_time = max(_time)".into(),
     ];
     aggregates.extend(extra);
-    let _ = time_column;
     let mut out = String::new();
     if branches.len() == 1 {
         out.push_str(&branches[0]);
@@ -730,8 +694,133 @@ fn correlation_query(
         by.join(", "),
         conditions.join(" and ")
     );
-    let _ = rule;
     Ok(out)
+}
+
+/// The rows that rule `r`, the `position`-th rule of correlation `index`,
+/// feeds it: `_rule` (the position), `_time`, the group-by columns under
+/// the correlation's names and, when it aggregates a field, `_value`.
+///
+/// A detection gives one row per matching event. A correlation gives one
+/// row per window it fired (its own query, recursively), as the evaluator
+/// feeds a chained correlation one record per hit.
+fn branch(
+    rules: &[RuleLogic],
+    index: usize,
+    correlation: &Correlation,
+    position: usize,
+    r: usize,
+    pipeline: &Pipeline,
+) -> Result<String, CompileError> {
+    let base = &rules[r];
+    let rule_column = format!("_rule = {}", literal(&position.to_string()));
+    let expr = match &base.body {
+        Body::Detection(expr) => expr,
+        Body::Correlation(inner) => {
+            return chained_branch(rules, index, correlation, rule_column, r, inner, pipeline);
+        }
+    };
+    let (source, mapped) = map_rule(base, expr, pipeline)?;
+    let mut query = Query::new(base, pipeline, source);
+    query.detection(&mapped)?;
+    // Group-by fields and the aggregated field, in this rule's columns.
+    let mut projections = vec![rule_column];
+    projections.push(format!("_time = {}", name(&source.timestamp)));
+    for group in &correlation.group_by {
+        let field = correlation.group_field(group, r);
+        let column = mapped_field(base, pipeline, source, field)?;
+        projections.push(format!("{} = {}", name(group), query.text(&column)?));
+    }
+    if let Some(field) = &correlation.field {
+        let column = mapped_field(base, pipeline, source, field)?;
+        let read = match correlation.kind {
+            CorrelationKind::ValueCount => query.text(&column)?,
+            _ => {
+                let (c, t) = query.column(&column)?;
+                match t {
+                    ColumnType::Number => c,
+                    _ => format!("todouble({c})"),
+                }
+            }
+        };
+        projections.push(format!("_value = {read}"));
+    }
+    let mut text = query.finish();
+    let _ = write!(text, "\n| project {}", projections.join(", "));
+    Ok(text)
+}
+
+/// A counted correlation's fired windows as rows of the correlation that
+/// counts it.
+///
+/// The evaluator places a fired window at the event that completed it and
+/// gives it the counted correlation's group-by values. A bin has no
+/// completing event; its last event (`last_time`) is the nearest: the same
+/// event for a window judged when it closes (an upper-bound condition), a
+/// later one in the same bin otherwise, while the bin start or its first
+/// event would put a burst before events it must follow in
+/// `temporal_ordered`.
+fn chained_branch(
+    rules: &[RuleLogic],
+    index: usize,
+    correlation: &Correlation,
+    rule_column: String,
+    r: usize,
+    inner: &Correlation,
+    pipeline: &Pipeline,
+) -> Result<String, CompileError> {
+    let rule = &rules[index];
+    // By name when it has one, as `correlation.rules` usually refers to it.
+    let counted = rules[r].name.as_deref().unwrap_or(rules[r].key());
+    if let Some(field) = &correlation.field
+        && !matches!(
+            correlation.kind,
+            CorrelationKind::EventCount
+                | CorrelationKind::Temporal
+                | CorrelationKind::TemporalOrdered
+        )
+    {
+        // The evaluator gives a fired window no field values either; a
+        // query that aggregated nothing would never fire.
+        return Err(CompileError::new(
+            rule,
+            format!(
+                "`{}` over correlation `{counted}`: its fired windows have no `{field}` values to aggregate",
+                correlation.kind.name()
+            ),
+        ));
+    }
+    let mut projections = vec![rule_column, "_time = last_time".to_string()];
+    for group in &correlation.group_by {
+        let field = correlation.group_field(group, r);
+        if !inner.group_by.iter().any(|g| g == field) {
+            // The evaluator would group every window under an empty value,
+            // silently dropping the grouping.
+            return Err(CompileError::new(
+                rule,
+                format!(
+                    "group-by `{group}` reads `{field}` from correlation `{counted}`, which does not group by it (its windows carry {})",
+                    describe_fields(&inner.group_by)
+                ),
+            ));
+        }
+        projections.push(format!("{} = {}", name(group), name(field)));
+    }
+    let mut text = correlation_query(rules, r, inner, pipeline)?;
+    let _ = write!(text, "\n| project {}", projections.join(", "));
+    Ok(text)
+}
+
+/// `a`, `b` for a message, or "no group-by values".
+fn describe_fields(fields: &[String]) -> String {
+    if fields.is_empty() {
+        return "no group-by values".into();
+    }
+    fields
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A correlation's field name in the columns of a correlated rule.

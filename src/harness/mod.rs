@@ -791,17 +791,33 @@ fn parts_of(input: &Input<'_>, r: usize) -> Option<Vec<RuleLogic>> {
                     .collect(),
             )
         }
-        Body::Correlation(c) => Some(
-            c.rules
-                .iter()
-                .filter(|&&i| matches!(input.rules[i].body, Body::Detection(_)))
-                .map(|&i| RuleLogic {
-                    title: input.rules[i].key().to_string(),
-                    hidden: false,
-                    ..input.rules[i].clone()
-                })
-                .collect(),
-        ),
+        Body::Correlation(c) => {
+            let mut detections = Vec::new();
+            counted_detections(input.rules, c, &mut detections);
+            Some(
+                detections
+                    .into_iter()
+                    .map(|i| RuleLogic {
+                        title: input.rules[i].key().to_string(),
+                        hidden: false,
+                        ..input.rules[i].clone()
+                    })
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// The detections a correlation counts, through the correlations it counts
+/// (a chained correlation's near miss is measured in the events those
+/// match), each once, in first-use order.
+fn counted_detections(rules: &[RuleLogic], c: &crate::logic::Correlation, out: &mut Vec<usize>) {
+    for &i in &c.rules {
+        match &rules[i].body {
+            Body::Detection(_) if !out.contains(&i) => out.push(i),
+            Body::Detection(_) => {}
+            Body::Correlation(inner) => counted_detections(rules, inner, out),
+        }
     }
 }
 

@@ -379,3 +379,107 @@ fn build_replaces_dist_only_when_everything_passes() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+/// A correlation of correlations (tests/kql/chained, whose fixtures
+/// scripts/kql-replay/run.py also replays): each counted correlation is a
+/// subquery of its fired bins, and the queries parse and bind.
+#[test]
+fn chained_correlations_compile_to_queries_that_parse() {
+    let project = root().join("tests/kql/chained");
+    // The replay's hits, which scripts/kql-replay/run.py compares with.
+    let test = stetho_in(&project, &["test"]);
+    assert_eq!(test.code, 0, "{}", test.stdout);
+    let dir = tempfile::tempdir().expect("temp dir");
+    for pipeline in ["defender_xdr", "sentinel"] {
+        let text = stetho_in(&project, &["compile", "--pipeline", pipeline]);
+        assert_eq!(text.code, 0, "{}", text.stderr);
+        insta::assert_snapshot!(format!("chained_{pipeline}"), text.stdout);
+        let run = stetho_in(
+            &project,
+            &["compile", "--pipeline", pipeline, "--format", "jsonl"],
+        );
+        let compiled = records(&run.stdout);
+        assert_eq!(compiled.len(), 2, "{}", run.stdout);
+        assert!(
+            compiled.iter().all(|r| r["output"].is_string()),
+            "{}",
+            run.stdout
+        );
+        let Some(checker) = kql_check() else { continue };
+        let (code, out) = parse_all(&checker, &schema_for(pipeline, dir.path()), &run.stdout);
+        assert_eq!(code, 0, "{pipeline}: {out}");
+        assert!(out.trim_end().ends_with("2 passed, 0 failed"), "{out}");
+    }
+}
+
+/// Deployed like a single-level correlation: refused by Defender XDR (its
+/// rows are summaries), a Sentinel rule whose period covers the counted
+/// windows too (1h + 5m, rounded up to 2h).
+#[test]
+fn chained_correlations_deploy_as_correlations_do() {
+    let project = root().join("tests/kql/chained");
+    let defender = stetho_in(&project, &["compile", "--target", "defender"]);
+    assert_eq!(defender.code, 1, "{}", defender.stdout);
+    assert_eq!(
+        defender
+            .stderr
+            .matches("a correlation's results are summaries")
+            .count(),
+        2,
+        "{}",
+        defender.stderr
+    );
+    let sentinel = stetho_in(
+        &project,
+        &[
+            "compile",
+            "--target",
+            "sentinel",
+            "--pipeline",
+            "sentinel",
+            "--format",
+            "jsonl",
+        ],
+    );
+    assert_eq!(sentinel.code, 0, "{}", sentinel.stderr);
+    let periods: Vec<(String, String)> = records(&sentinel.stdout)
+        .iter()
+        .map(|r| {
+            (
+                r["title"].as_str().unwrap_or_default().to_string(),
+                r["arm"]["resources"][0]["properties"]["queryPeriod"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        periods,
+        [
+            (
+                "Repeated Bursts of Account Discovery on One Device".to_string(),
+                "PT2H".to_string()
+            ),
+            (
+                "Account Discovery Burst Then Shadow Copy Deletion on One Host".to_string(),
+                "PT3H".to_string()
+            ),
+        ]
+    );
+}
+
+/// What a chained correlation cannot mean in KQL is a located error: a
+/// group-by the counted correlation does not carry, a value aggregated
+/// over fired windows.
+#[test]
+fn chained_correlations_that_cannot_compile_are_located_errors() {
+    let run = stetho(&["compile", "--no-config", "tests/kql/invalid"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    for expected in [
+        "tests/kql/invalid/chained_group_not_carried.yml:31:1: rule `2c4e6a8b-1d3f-4a5b-9c7d-0e1f2a3b4c53`: group-by `AccountName` reads `AccountName` from correlation `discovery_burst`, which does not group by it (its windows carry `DeviceName`)",
+        "tests/kql/invalid/chained_value_over_correlation.yml:31:1: rule `7a9c1e3f-5b7d-4e9f-8a1c-3e5f7a9c1e63`: `value_count` over correlation `discovery_burst_on_host`: its fired windows have no `DeviceName` values to aggregate",
+    ] {
+        assert!(run.stderr.contains(expected), "{}", run.stderr);
+    }
+}
