@@ -170,12 +170,21 @@ fn table_of<'a>(
     index: usize,
     pipeline: &'a crate::pipeline::Pipeline,
 ) -> Option<&'a str> {
-    let rule = &rules[index];
-    let logsource = match &rule.body {
-        Body::Detection(_) => &rule.logsource,
-        Body::Correlation(c) => &rules[*c.rules.first()?].logsource,
-    };
-    pipeline.source_for(logsource).map(|s| s.table.as_str())
+    let mut rule = &rules[index];
+    if let Body::Correlation(c) = &rule.body {
+        rule = rules.get(*c.rules.first()?)?;
+    }
+    match &rule.body {
+        // Chosen as the compiler chooses (by EventID where the log source
+        // is split by event id).
+        Body::Detection(expr) => pipeline
+            .source_for_logic(&rule.logsource, expr)
+            .ok()
+            .map(|s| s.table.as_str()),
+        Body::Correlation(_) => pipeline
+            .source_for(&rule.logsource)
+            .map(|s| s.table.as_str()),
+    }
 }
 
 /// A Defender XDR custom detection rule, as the Microsoft Graph security
