@@ -55,6 +55,17 @@ pub enum FieldMap {
         column: String,
         values: Vec<(String, Vec<String>)>,
     },
+    /// A value inside a JSON column, such as the pipe name in the
+    /// `AdditionalFields` of a Defender `NamedPipeEvent`: the column holds
+    /// a JSON object or its text (Defender XDR types it `string`, Sentinel
+    /// `dynamic`), `path` names the keys to follow; `strip_prefix` is
+    /// removed from the start of the value (case-insensitive), for values a
+    /// target spells with a prefix Sigma's source does not write.
+    JsonPath {
+        column: String,
+        path: Vec<String>,
+        strip_prefix: String,
+    },
 }
 
 /// A field the target has no column for, computed from two columns that
@@ -74,6 +85,11 @@ pub enum Computed<'a> {
         column: &'a str,
         values: &'a [(String, Vec<String>)],
     },
+    JsonPath {
+        column: &'a str,
+        path: &'a [String],
+        strip_prefix: &'a str,
+    },
 }
 
 impl Computed<'_> {
@@ -83,11 +99,18 @@ impl Computed<'_> {
             Computed::RegistryPath { key, value } => vec![key, value],
             Computed::RegistryDetails { kind, data } => vec![kind, data],
             Computed::ValueMap { column, .. } => vec![column],
+            Computed::JsonPath { column, .. } => vec![column],
         }
     }
 
-    /// The value for an event, given a reader of its string columns.
-    pub fn evaluate<'e>(&self, column: impl Fn(&str) -> &'e str) -> String {
+    /// The value for an event, given a reader of its columns. Columns that
+    /// are not strings read as "" except where the value is JSON.
+    pub fn evaluate<'e>(&self, value: impl Fn(&str) -> Option<&'e serde_json::Value>) -> String {
+        let column = |name: &str| {
+            value(name)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+        };
         match *self {
             Computed::RegistryPath { key, value } => registry_path(column(key), column(value)),
             Computed::RegistryDetails { kind, data } => {
@@ -104,7 +127,53 @@ impl Computed<'_> {
                     .map(|(value, _)| value.clone())
                     .unwrap_or_default()
             }
+            Computed::JsonPath {
+                column,
+                path,
+                strip_prefix,
+            } => {
+                let text = json_path(value(column), path);
+                match text.get(..strip_prefix.len()) {
+                    Some(head) if !head.is_empty() && head.eq_ignore_ascii_case(strip_prefix) => {
+                        text[strip_prefix.len()..].to_string()
+                    }
+                    _ => text,
+                }
+            }
         }
+    }
+}
+
+/// The text at `path` inside a JSON column, as Kusto's
+/// `tostring(parse_json(column).a.b)` reads it: a string as itself, a
+/// number or boolean as its JSON text, an object or array as compact JSON,
+/// and a missing key, a null or text that is not JSON as "". Exports of
+/// Defender write `AdditionalFields` either as an object or as JSON text,
+/// so both are read.
+pub fn json_path(column: Option<&serde_json::Value>, path: &[String]) -> String {
+    use serde_json::Value;
+    let parsed;
+    let mut at = match column {
+        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+            Ok(v) => {
+                parsed = v;
+                &parsed
+            }
+            Err(_) => return String::new(),
+        },
+        Some(v) => v,
+        None => return String::new(),
+    };
+    for key in path {
+        match at.get(key.as_str()) {
+            Some(next) => at = next,
+            None => return String::new(),
+        }
+    }
+    match at {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -179,6 +248,11 @@ pub struct Source {
     /// Canonical name → column, for sources whose columns cannot hold the
     /// canonical names (healthcare custom tables).
     pub columns: BTreeMap<String, String>,
+    /// The event ids this source records, for a log source that a target
+    /// spreads over several tables by event id (`windows/security` in
+    /// Defender XDR); empty for every other source. See
+    /// [`Pipeline::source_for_logic`].
+    pub event_ids: Vec<String>,
 }
 
 impl Source {
@@ -195,8 +269,32 @@ impl Source {
             FieldMap::ValueMap { column, values } => {
                 Some((name.as_str(), Computed::ValueMap { column, values }))
             }
+            FieldMap::JsonPath {
+                column,
+                path,
+                strip_prefix,
+            } => Some((
+                name.as_str(),
+                Computed::JsonPath {
+                    column,
+                    path,
+                    strip_prefix,
+                },
+            )),
             _ => None,
         })
+    }
+
+    /// The column a computed field is held in: its own name, unless the
+    /// field is computed from a column of that very name (Sigma's numeric
+    /// `LogonType` from Defender's `LogonType` names), which must stay
+    /// readable; then a name no target column has.
+    pub fn computed_column(name: &str, computed: &Computed<'_>) -> String {
+        if computed.inputs().contains(&name) {
+            format!("{name}_sigma")
+        } else {
+            name.to_string()
+        }
     }
 }
 
@@ -330,12 +428,21 @@ impl Source {
             Some(FieldMap::Column(column)) => Ok(rename(pred, column)),
             Some(FieldMap::DomainUser { domain, user }) => domain_user(pred, domain, user),
             Some(FieldMap::Hashes(columns)) => hashes(pred, columns),
-            // The computed field keeps the Sigma name as its column name.
+            // The computed field keeps the Sigma name as its column name
+            // (see `computed_column` for the exception).
             Some(
                 FieldMap::RegistryPath { .. }
                 | FieldMap::RegistryDetails { .. }
-                | FieldMap::ValueMap { .. },
-            ) => Ok(Expr::Pred(pred)),
+                | FieldMap::ValueMap { .. }
+                | FieldMap::JsonPath { .. },
+            ) => {
+                let column = self
+                    .computed()
+                    .find(|(n, _)| *n == field)
+                    .map(|(n, c)| Source::computed_column(n, &c))
+                    .unwrap_or(field);
+                Ok(rename(pred, &column))
+            }
             None if self.unmapped.contains(&field) => Err(MapError::Unmapped {
                 field,
                 table: self.table.clone(),
@@ -370,12 +477,12 @@ impl Source {
             return;
         };
         for (name, computed) in self.computed() {
-            if map.contains_key(name) {
+            let column = Source::computed_column(name, &computed);
+            if map.contains_key(&column) {
                 continue;
             }
-            let value = computed
-                .evaluate(|column: &str| map.get(column).and_then(|v| v.as_str()).unwrap_or(""));
-            map.insert(name.to_string(), serde_json::Value::String(value));
+            let value = computed.evaluate(|c: &str| map.get(c));
+            map.insert(column, serde_json::Value::String(value));
         }
         for (canonical, column) in &self.columns {
             if canonical != column
@@ -483,13 +590,160 @@ fn hashes(pred: Pred, columns: &BTreeMap<String, String>) -> Result<Expr, MapErr
     Ok(Expr::and(parts))
 }
 
+/// Why no source of a pipeline reads a rule.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum SelectError {
+    #[error("pipeline `{pipeline}` has no table for log source {logsource}")]
+    NoSource { pipeline: String, logsource: String },
+    /// The log source is split by event id and the rule requires an event
+    /// id that no table of the pipeline records.
+    #[error("{0}")]
+    Unrecorded(String),
+    /// The log source is split by event id and the rule's condition does
+    /// not pin one table: `EventID` left open, or ids of two tables.
+    #[error("{0}")]
+    EventIds(String),
+}
+
+/// An event id as sources list it: numbers without leading zeros or
+/// spaces, anything else as written.
+fn event_id(text: &str) -> String {
+    let text = text.trim();
+    text.parse::<u64>()
+        .map_or_else(|_| text.to_string(), |n| n.to_string())
+}
+
+/// The `EventID` values a detection requires: every event it can match has
+/// one of them. `None` when some branch of the condition leaves `EventID`
+/// open (no test on it, or one that is not an exact value). Conservative:
+/// a `not` never pins anything.
+pub fn required_event_ids(expr: &Expr) -> Option<BTreeSet<String>> {
+    match expr {
+        Expr::Const(false) => Some(BTreeSet::new()),
+        Expr::Const(true) | Expr::Not(_) => None,
+        Expr::Pred(Pred {
+            field: Some(field),
+            test:
+                Test::Str {
+                    pattern: Pattern::Exact(value),
+                    ..
+                },
+        }) if field == "EventID" => Some(BTreeSet::from([event_id(value)])),
+        Expr::Pred(Pred {
+            field: Some(field),
+            test:
+                Test::Cmp {
+                    op: crate::logic::CmpOp::Eq,
+                    value,
+                },
+        }) if field == "EventID" && value.fract() == 0.0 && *value >= 0.0 => {
+            Some(BTreeSet::from([format!("{value:.0}")]))
+        }
+        Expr::Pred(_) => None,
+        // Any pinned conjunct pins the conjunction.
+        Expr::And(items) => items
+            .iter()
+            .filter_map(required_event_ids)
+            .reduce(|a, b| a.intersection(&b).cloned().collect()),
+        // Every alternative must be pinned.
+        Expr::Or(items) => items.iter().try_fold(BTreeSet::new(), |mut all, item| {
+            all.extend(required_event_ids(item)?);
+            Some(all)
+        }),
+    }
+}
+
 impl Pipeline {
-    /// The most specific source for a rule's log source.
-    pub fn source_for(&self, ls: &LogSource) -> Option<&Source> {
-        self.sources
+    /// The most specific sources for a log source (several only when the
+    /// log source is split by event id).
+    fn candidates(&self, ls: &LogSource) -> Vec<&Source> {
+        let best = self
+            .sources
             .iter()
             .filter(|s| s.logsource.covers(ls))
-            .max_by_key(|s| s.logsource.specificity())
+            .map(|s| s.logsource.specificity())
+            .max();
+        self.sources
+            .iter()
+            .filter(|s| s.logsource.covers(ls) && Some(s.logsource.specificity()) == best)
+            .collect()
+    }
+
+    /// The most specific source for a rule's log source, when the log
+    /// source alone decides it. A log source split by event id needs the
+    /// rule's logic: [`Pipeline::source_for_logic`]; here it has none, so
+    /// callers that only know the log source (fixture scaffolding, the
+    /// Sigma export's name lookup) fall back as for an unknown log source.
+    pub fn source_for(&self, ls: &LogSource) -> Option<&Source> {
+        match self.candidates(ls).as_slice() {
+            [one] if one.event_ids.is_empty() => Some(one),
+            _ => None,
+        }
+    }
+
+    /// The source that reads a rule: [`Pipeline::source_for`], or for a log
+    /// source split by event id (`event_ids:`) the one source whose event
+    /// ids include every `EventID` the detection requires
+    /// ([`required_event_ids`]). A rule whose condition leaves `EventID`
+    /// open, or needs event ids of two tables, has no source: the error
+    /// says which event ids are where.
+    pub fn source_for_logic(&self, ls: &LogSource, expr: &Expr) -> Result<&Source, SelectError> {
+        let candidates = self.candidates(ls);
+        let no_source = || SelectError::NoSource {
+            pipeline: self.name.clone(),
+            logsource: ls.describe(),
+        };
+        match candidates.as_slice() {
+            [] => return Err(no_source()),
+            [one] if one.event_ids.is_empty() => return Ok(one),
+            _ => {}
+        }
+        let split: Vec<&Source> = candidates
+            .iter()
+            .copied()
+            .filter(|s| !s.event_ids.is_empty())
+            .collect();
+        let layout = split
+            .iter()
+            .map(|s| format!("{} in {}", list_ids(s.event_ids.iter()), s.table))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let Some(required) = required_event_ids(expr) else {
+            return Err(SelectError::EventIds(format!(
+                "pipeline `{}` reads log source {} from a table per EventID ({layout}), and not every branch of the condition requires an EventID value",
+                self.name,
+                ls.describe()
+            )));
+        };
+        if let Some(source) = split
+            .iter()
+            .find(|s| required.iter().all(|id| s.event_ids.contains(id)))
+        {
+            return Ok(source);
+        }
+        let unrecorded: Vec<&String> = required
+            .iter()
+            .filter(|id| !split.iter().any(|s| s.event_ids.contains(id)))
+            .collect();
+        if !unrecorded.is_empty() {
+            return Err(SelectError::Unrecorded(format!(
+                "pipeline `{}` has no table for EventID {} of log source {} (it records {layout})",
+                self.name,
+                list_ids(unrecorded.into_iter()),
+                ls.describe()
+            )));
+        }
+        let tables: BTreeSet<&str> = split
+            .iter()
+            .filter(|s| required.iter().any(|id| s.event_ids.contains(id)))
+            .map(|s| s.table.as_str())
+            .collect();
+        Err(SelectError::EventIds(format!(
+            "EventIDs {} are recorded in different tables of pipeline `{}` ({}); one query reads one table, so split the rule by table ({layout})",
+            list_ids(required.iter()),
+            self.name,
+            tables.into_iter().collect::<Vec<_>>().join(", ")
+        )))
     }
 
     /// Sources reading one table (a fixture in `pipeline.Table` shape).
@@ -661,6 +915,24 @@ fn parse(path: &str, text: &str) -> Result<(RawPipeline, Vec<String>), PipelineE
                                 })
                                 .collect(),
                         },
+                        Some("json_path") => FieldMap::JsonPath {
+                            column: cols.get("from").cloned().unwrap_or_default(),
+                            path: entry
+                                .value
+                                .get("path")
+                                .and_then(Node::as_str)
+                                .unwrap_or("")
+                                .split('.')
+                                .filter(|k| !k.is_empty())
+                                .map(str::to_string)
+                                .collect(),
+                            strip_prefix: entry
+                                .value
+                                .get("strip_prefix")
+                                .and_then(Node::as_str)
+                                .unwrap_or("")
+                                .to_string(),
+                        },
                         other => {
                             return Err(invalid(format!(
                                 "unknown transform {other:?} for {}",
@@ -701,7 +973,17 @@ fn parse(path: &str, text: &str) -> Result<(RawPipeline, Vec<String>), PipelineE
                     .collect()
             })
             .unwrap_or_default();
+        let event_ids = node
+            .get("event_ids")
+            .map(|n| {
+                n.string_list()
+                    .into_iter()
+                    .map(|(s, _)| event_id(s))
+                    .collect()
+            })
+            .unwrap_or_default();
         sources.push(Source {
+            event_ids,
             logsource: LogSource::from_node(node.get("logsource")),
             timestamp: string(node, "timestamp").unwrap_or_else(|| timestamp.clone()),
             table,
@@ -720,6 +1002,17 @@ fn parse(path: &str, text: &str) -> Result<(RawPipeline, Vec<String>), PipelineE
         },
         includes,
     ))
+}
+
+/// `4624`, `4624 and 4625`, `4624, 4625 and 4634`.
+fn list_ids<'a>(ids: impl Iterator<Item = &'a String>) -> String {
+    let mut ids: Vec<&str> = ids.map(String::as_str).collect();
+    ids.sort_by_key(|id| (id.parse::<u64>().unwrap_or(u64::MAX), *id));
+    match ids.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 #[cfg(test)]
@@ -750,6 +1043,108 @@ mod tests {
         assert_eq!(ehr.timestamp, "TimeGenerated");
     }
 
+    fn eq(field: &str, value: &str) -> Expr {
+        Expr::Pred(Pred {
+            field: Some(field.into()),
+            test: Test::Str {
+                pattern: Pattern::literal(value),
+                cased: false,
+            },
+        })
+    }
+
+    #[test]
+    fn every_branch_must_pin_the_event_id() {
+        let ids = |e: &Expr| required_event_ids(e).map(|s| s.into_iter().collect::<Vec<_>>());
+        let logon = Expr::and(vec![eq("EventID", "4624"), eq("LogonType", "3")]);
+        assert_eq!(ids(&logon), Some(vec!["4624".to_string()]));
+        let either = Expr::or(vec![logon.clone(), eq("EventID", "04625")]);
+        assert_eq!(ids(&either), Some(vec!["4624".into(), "4625".into()]));
+        // One branch without an EventID leaves it open.
+        assert_eq!(
+            ids(&Expr::or(vec![logon.clone(), eq("LogonType", "3")])),
+            None
+        );
+        // A negated id pins nothing.
+        assert_eq!(ids(&Expr::Not(Box::new(eq("EventID", "4624")))), None);
+        // Conjuncts narrow each other.
+        let both = Expr::and(vec![
+            Expr::or(vec![eq("EventID", "4624"), eq("EventID", "4625")]),
+            eq("EventID", "4625"),
+        ]);
+        assert_eq!(ids(&both), Some(vec!["4625".to_string()]));
+    }
+
+    #[test]
+    fn security_rules_read_the_table_of_their_event_ids() {
+        let all = Pipelines::load(None).expect("load");
+        let xdr = all.get("defender_xdr").expect("defender_xdr");
+        let security = ls("windows", None, Some("security"));
+        // The log source alone does not decide: callers fall back.
+        assert!(xdr.source_for(&security).is_none());
+        let table = |e: &Expr| xdr.source_for_logic(&security, e).map(|s| s.table.clone());
+        assert_eq!(
+            table(&eq("EventID", "4625")).as_deref(),
+            Ok("DeviceLogonEvents")
+        );
+        assert_eq!(table(&eq("EventID", "4698")).as_deref(), Ok("DeviceEvents"));
+        let mixed = Expr::or(vec![eq("EventID", "4624"), eq("EventID", "4698")]);
+        let Err(SelectError::EventIds(message)) = table(&mixed) else {
+            panic!("two tables must not be selected");
+        };
+        assert!(message.contains("EventIDs 4624 and 4698"), "{message}");
+        assert!(matches!(
+            table(&eq("EventID", "4662")),
+            Err(SelectError::Unrecorded(_))
+        ));
+        assert!(matches!(
+            table(&eq("LogonType", "3")),
+            Err(SelectError::EventIds(_))
+        ));
+    }
+
+    #[test]
+    fn computed_fields_of_one_table_agree_across_its_sources() {
+        // Replay computes every source's fields on every row of a table, the
+        // first definition of a name winning; two different definitions of
+        // one name would make a row's value depend on source order.
+        let all = Pipelines::load(None).expect("load");
+        for name in ["defender_xdr", "sentinel", "healthcare"] {
+            let p = all.get(name).expect("shipped");
+            let mut seen: BTreeMap<(String, String), Computed<'_>> = BTreeMap::new();
+            for source in &p.sources {
+                for (field, computed) in source.computed() {
+                    let key = (source.table.clone(), field.to_string());
+                    if let Some(earlier) = seen.get(&key) {
+                        assert_eq!(*earlier, computed, "{name}: {key:?}");
+                    } else {
+                        seen.insert(key, computed);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn json_paths_read_objects_and_json_text_alike() {
+        let path = vec!["PipeName".to_string()];
+        let object = serde_json::json!({"PipeName": "\\Device\\NamedPipe\\x", "n": 1});
+        let text = serde_json::Value::String(object.to_string());
+        assert_eq!(json_path(Some(&object), &path), "\\Device\\NamedPipe\\x");
+        assert_eq!(json_path(Some(&text), &path), "\\Device\\NamedPipe\\x");
+        assert_eq!(json_path(Some(&object), &["n".to_string()]), "1");
+        assert_eq!(json_path(Some(&object), &["missing".to_string()]), "");
+        let not_json = serde_json::Value::String("{oops".into());
+        assert_eq!(json_path(Some(&not_json), &path), "");
+        assert_eq!(json_path(None, &path), "");
+        let computed = Computed::JsonPath {
+            column: "AdditionalFields",
+            path: &path,
+            strip_prefix: "\\Device\\NamedPipe",
+        };
+        assert_eq!(computed.evaluate(|_| Some(&text)), "\\x");
+    }
+
     #[test]
     fn value_maps_read_a_column_value_as_the_field_value() {
         let values = vec![
@@ -763,9 +1158,15 @@ mod tests {
             column: "ActionType",
             values: &values,
         };
-        assert_eq!(computed.evaluate(|_| "connectionsuccess"), "true");
-        assert_eq!(computed.evaluate(|_| "InboundConnectionAccepted"), "false");
-        assert_eq!(computed.evaluate(|_| "ListeningConnectionCreated"), "");
+        let read = |text: &'static str| serde_json::Value::String(text.into());
+        let (a, b, c) = (
+            read("connectionsuccess"),
+            read("InboundConnectionAccepted"),
+            read("ListeningConnectionCreated"),
+        );
+        assert_eq!(computed.evaluate(|_| Some(&a)), "true");
+        assert_eq!(computed.evaluate(|_| Some(&b)), "false");
+        assert_eq!(computed.evaluate(|_| Some(&c)), "");
         assert_eq!(computed.inputs(), ["ActionType"]);
     }
 

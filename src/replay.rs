@@ -21,7 +21,7 @@ use crate::eval::correlate::{CorrelationHit, Correlator, EventRef};
 use crate::events::{self, Item};
 use crate::fixture;
 use crate::logic::{Body, RuleLogic};
-use crate::pipeline::{Pipelines, Source};
+use crate::pipeline::{Pipelines, SelectError, Source};
 
 /// Event-time fields tried when the schema does not name one.
 pub const DEFAULT_TIMESTAMP_FIELDS: &[&str] = &[
@@ -150,8 +150,8 @@ impl Prepared {
             };
             let expr = match pipeline {
                 None => expr.clone(),
-                Some((p, table)) => match p.source_for(&rule.logsource) {
-                    Some(source) if source.table == table => {
+                Some((p, table)) => match p.source_for_logic(&rule.logsource, expr) {
+                    Ok(source) if source.table == table => {
                         match source.map(&p.name, expr, rule.taxonomy.as_deref(), false) {
                             Ok(mapped) => mapped,
                             Err(e) => {
@@ -161,7 +161,7 @@ impl Prepared {
                             }
                         }
                     }
-                    Some(source) => {
+                    Ok(source) => {
                         skipped.push((
                             i,
                             format!("its log source reads {}, not {table}", source.table),
@@ -169,7 +169,7 @@ impl Prepared {
                         exprs.push(None);
                         continue;
                     }
-                    None => {
+                    Err(SelectError::NoSource { .. }) => {
                         skipped.push((
                             i,
                             format!(
@@ -178,6 +178,11 @@ impl Prepared {
                                 rule.logsource.describe()
                             ),
                         ));
+                        exprs.push(None);
+                        continue;
+                    }
+                    Err(e) => {
+                        skipped.push((i, e.to_string()));
                         exprs.push(None);
                         continue;
                     }

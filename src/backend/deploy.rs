@@ -173,8 +173,11 @@ fn table_of<'a>(
 ) -> Option<&'a str> {
     let rule = &rules[index];
     match &rule.body {
-        Body::Detection(_) => pipeline
-            .source_for(&rule.logsource)
+        // Chosen as the compiler chooses (by EventID where the log source
+        // is split by event id).
+        Body::Detection(expr) => pipeline
+            .source_for_logic(&rule.logsource, expr)
+            .ok()
             .map(|s| s.table.as_str()),
         Body::Correlation(c) => table_of(rules, *c.rules.first()?, pipeline),
     }

@@ -26,7 +26,7 @@ use crate::logic::{
     Body, Correlation, CorrelationKind, Expr, Pattern, Piece, Position, Pred, RuleLogic, Test,
     TimePart,
 };
-use crate::pipeline::{Computed, Pipeline, Source};
+use crate::pipeline::{Computed, Pipeline, SelectError, Source};
 
 /// Lines longer than this are broken, one operand per line.
 const MAX_INLINE: usize = 100;
@@ -59,16 +59,14 @@ fn map_rule<'p>(
     expr: &Expr,
     pipeline: &'p Pipeline,
 ) -> Result<(&'p Source, Expr), CompileError> {
-    let source = pipeline.source_for(&rule.logsource).ok_or_else(|| {
-        CompileError::not_applicable(
-            rule,
-            format!(
-                "pipeline `{}` has no table for log source {}",
-                pipeline.name,
-                rule.logsource.describe()
-            ),
-        )
-    })?;
+    let source = pipeline
+        .source_for_logic(&rule.logsource, expr)
+        .map_err(|e| match e {
+            SelectError::NoSource { .. } | SelectError::Unrecorded(_) => {
+                CompileError::not_applicable(rule, e.to_string())
+            }
+            SelectError::EventIds(_) => CompileError::new(rule, e.to_string()),
+        })?;
     if !kusto::has_table(&pipeline.name, &source.table) {
         return Err(CompileError::new(
             rule,
@@ -299,13 +297,27 @@ impl<'a> Query<'a> {
     fn column(&mut self, field: &str) -> Result<(String, ColumnType), CompileError> {
         let table = &self.source.table;
         let pipeline = &self.pipeline.name;
-        if let Some((name, computed)) = self.source.computed().find(|(n, _)| *n == field) {
-            let column = name.to_string();
+        if let Some((_, computed)) = self
+            .source
+            .computed()
+            .find(|(n, c)| Source::computed_column(n, c) == field)
+        {
+            let column = field.to_string();
             if !self.helpers.contains(&column) {
                 let expression = match computed {
                     Computed::RegistryPath { key, value } => registry_path(key, value),
                     Computed::RegistryDetails { kind, data } => registry_details(kind, data),
                     Computed::ValueMap { column, values } => value_map(column, values),
+                    Computed::JsonPath {
+                        column,
+                        path,
+                        strip_prefix,
+                    } => json_path(
+                        column,
+                        kusto::column_type(pipeline, table, column) == Some(ColumnType::Dynamic),
+                        path,
+                        strip_prefix,
+                    ),
                 };
                 self.stages
                     .push(format!("extend {} = {expression}", self::name(&column)));
@@ -947,6 +959,29 @@ fn value_map(column: &str, values: &[(String, Vec<String>)]) -> String {
         ));
     }
     format!("case({arms}'')")
+}
+
+/// The KQL form of a `json_path` computed field: the value's text, "" when
+/// missing. A `string` column (AdditionalFields in Defender XDR) is parsed
+/// first; a `dynamic` one (the same column in Sentinel) is read directly.
+fn json_path(column: &str, dynamic: bool, path: &[String], strip_prefix: &str) -> String {
+    let mut access = if dynamic {
+        self::name(column)
+    } else {
+        format!("parse_json({})", self::name(column))
+    };
+    for key in path {
+        let _ = write!(access, "[{}]", plain_literal(key));
+    }
+    let text = format!("tostring({access})");
+    if strip_prefix.is_empty() {
+        return text;
+    }
+    // Case-insensitive and anchored, as replay strips it.
+    format!(
+        "replace_regex({text}, {}, '')",
+        literal(&format!("(?i)^{}", regex_escape(strip_prefix)))
+    )
 }
 
 /// A Sigma glob as an anchored RE2 pattern (`(?is)` unless cased; `s` so

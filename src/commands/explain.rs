@@ -47,16 +47,14 @@ pub fn run(cli: &Cli, args: &ExplainArgs, out: &Output) -> Result<u8, String> {
             "log source: {}{}",
             rule.logsource.describe(),
             pipeline
-                .and_then(|p| p
-                    .source_for(&rule.logsource)
-                    .map(|s| format!("  ->  {}.{}", p.name, s.table)))
+                .and_then(|p| source_of(p, rule).map(|s| format!("  ->  {}.{}", p.name, s.table)))
                 .unwrap_or_default()
         );
         match &rule.body {
             Body::Detection(expr) => {
                 // Map as replay does: native column names, canonical names
                 // kept, unknown fields passed through (the event decides).
-                let source = pipeline.and_then(|p| p.source_for(&rule.logsource));
+                let source = pipeline.and_then(|p| source_of(p, rule));
                 let mapped: Expr = match (pipeline, source) {
                     (Some(p), Some(s)) => s
                         .map(&p.name, expr, rule.taxonomy.as_deref(), false)
@@ -206,4 +204,18 @@ fn read_event(spec: &str, schema: Option<&str>) -> Result<(Schema, Value), Strin
         None => format!("{shown}: no event"),
     })?;
     Ok((schema.unwrap_or(Schema::Sigma), event))
+}
+
+/// The source that reads a rule, as the compiler and replay choose it
+/// (by its EventIDs where the log source is split by event id).
+fn source_of<'p>(
+    pipeline: &'p crate::pipeline::Pipeline,
+    rule: &crate::logic::RuleLogic,
+) -> Option<&'p crate::pipeline::Source> {
+    match &rule.body {
+        crate::logic::Body::Detection(expr) => {
+            pipeline.source_for_logic(&rule.logsource, expr).ok()
+        }
+        crate::logic::Body::Correlation(_) => pipeline.source_for(&rule.logsource),
+    }
 }

@@ -572,7 +572,7 @@ fn rule_fields(rule: &RuleLogic, schema: &Schema, pipelines: &Pipelines) -> Vec<
     let mapped = match schema {
         Schema::Sigma => None,
         Schema::Table { pipeline, .. } => pipelines.get(pipeline).ok().and_then(|p| {
-            let source = p.source_for(&rule.logsource)?;
+            let source = p.source_for_logic(&rule.logsource, expr).ok()?;
             constant.extend(source.where_.iter().map(|(column, _)| column.as_str()));
             source
                 .map(&p.name, expr, rule.taxonomy.as_deref(), false)

@@ -260,3 +260,119 @@ fn registry_paths_are_computed_from_defender_columns() {
         kql.stdout
     );
 }
+
+/// Lines of `fixture` that `rule` (both under tests/replay/) hits.
+fn replay_lines(rule: &str, fixture: &str) -> Vec<u64> {
+    let run = stetho(&[
+        "replay",
+        "--no-config",
+        "--rules",
+        &format!("tests/replay/{rule}"),
+        "--format",
+        "jsonl",
+        &format!("tests/replay/{fixture}"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    jsonl(&run.stdout)
+        .iter()
+        .filter_map(|h| h["line"].as_u64())
+        .collect()
+}
+
+/// A Security-log logon rule (EventID 4624, numeric LogonType) reads
+/// Defender's DeviceLogonEvents: EventID from the ActionType, LogonType from
+/// its name. Near misses: a failed logon (4625), a RemoteInteractive logon
+/// (10), another account. The query computes the same two fields.
+#[test]
+fn security_logons_replay_on_defender_logon_rows() {
+    assert_eq!(
+        replay_lines("security_network_logon.yml", "defender_logon.ndjson"),
+        [2]
+    );
+    let kql = stetho(&[
+        "compile",
+        "--no-config",
+        "tests/replay/security_network_logon.yml",
+    ]);
+    assert_eq!(kql.code, 0, "{}", kql.stderr);
+    assert!(kql.stdout.starts_with("// "), "{}", kql.stdout);
+    assert!(
+        kql.stdout.contains("\nDeviceLogonEvents\n"),
+        "{}",
+        kql.stdout
+    );
+    assert!(
+        kql.stdout
+            .contains("| extend EventID = case(ActionType in~ (@'LogonSuccess'), @'4624'"),
+        "{}",
+        kql.stdout
+    );
+    // The computed logon type must not hide Defender's own LogonType column.
+    assert!(
+        kql.stdout
+            .contains("| extend LogonType_sigma = case(LogonType in~ (@'Interactive'), @'2'"),
+        "{}",
+        kql.stdout
+    );
+}
+
+/// A 4698 rule reads TaskName and TaskContent from DeviceEvents'
+/// AdditionalFields, written as an object (line 2) or as JSON text (line 3);
+/// an updated task (4702) and a task elsewhere do not match.
+#[test]
+fn security_scheduled_tasks_replay_on_defender_event_rows() {
+    assert_eq!(
+        replay_lines("security_task_created.yml", "defender_events.ndjson"),
+        [2, 3]
+    );
+    let kql = stetho(&[
+        "compile",
+        "--no-config",
+        "tests/replay/security_task_created.yml",
+    ]);
+    assert_eq!(kql.code, 0, "{}", kql.stderr);
+    assert!(
+        kql.stdout
+            .contains("| extend TaskName = tostring(parse_json(AdditionalFields)['TaskName'])"),
+        "{}",
+        kql.stdout
+    );
+}
+
+/// Sysmon's pipe names (`\name`) match Defender's (`\Device\NamedPipe\name`
+/// inside AdditionalFields) once the device prefix is stripped.
+#[test]
+fn pipe_names_are_read_from_additional_fields() {
+    assert_eq!(replay_lines("pipe_msse.yml", "defender_events.ndjson"), [6]);
+    let kql = stetho(&["compile", "--no-config", "tests/replay/pipe_msse.yml"]);
+    assert_eq!(kql.code, 0, "{}", kql.stderr);
+    assert!(
+        kql.stdout.contains(
+            "| extend PipeName = replace_regex(tostring(parse_json(AdditionalFields)['PipeName'])"
+        ),
+        "{}",
+        kql.stdout
+    );
+}
+
+/// A Security rule whose EventIDs Defender keeps in two tables is a located
+/// error naming them, never a query over one table that drops the other.
+#[test]
+fn security_rules_across_defender_tables_are_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rule = std::fs::read_to_string("tests/replay/security_network_logon.yml")
+        .expect("rule")
+        .replace("EventID: 4624", "EventID: [4624, 4698]");
+    let path = dir.path().join("mixed.yml");
+    std::fs::write(&path, rule).expect("write");
+    let run = stetho(&["compile", "--no-config", path.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("mixed.yml:1:1")
+            && run
+                .stderr
+                .contains("EventIDs 4624 and 4698 are recorded in different tables"),
+        "{}",
+        run.stderr
+    );
+}
