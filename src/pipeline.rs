@@ -1027,6 +1027,39 @@ mod tests {
         }
     }
 
+    /// The schema documents the pipeline format; every shipped pipeline
+    /// must be valid against it, so the two cannot drift apart.
+    #[test]
+    fn shipped_pipelines_follow_the_pipeline_schema() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let schema: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join("schemas/pipeline.schema.json")).expect("schema"),
+        )
+        .expect("schema is JSON");
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .build(&schema)
+            .expect("schema compiles");
+        let mut paths: Vec<_> = std::fs::read_dir(root.join("pipelines"))
+            .expect("pipelines folder")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+            .collect();
+        paths.sort();
+        assert!(paths.len() >= 3);
+        for path in paths {
+            let text = std::fs::read_to_string(&path).expect("read pipeline");
+            let loaded = yaml::load(&text);
+            let document = loaded.documents.first().expect("one document").to_json();
+            let errors: Vec<String> = validator
+                .iter_errors(&document)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+        }
+    }
+
     #[test]
     fn shipped_pipelines_load_with_includes() {
         let all = Pipelines::load(None).expect("embedded pipelines load");
