@@ -39,6 +39,7 @@ cargo run --locked --quiet -- test --format junit \
 echo "== compiled KQL replayed by duckdb-kql (PyPI, pinned) against stetho test's snapshots"
 python3 scripts/kql-replay/run.py --stetho target/debug/stetho
 python3 scripts/kql-replay/run.py --stetho target/debug/stetho --project tests/kql/chained
+python3 scripts/kql-replay/run.py --stetho target/debug/stetho --project tests/kql/defender_sources
 
 echo "== Sigma export: official Sigma schemas, sigma check, sigma convert (sigma-cli / pySigma, PyPI, pinned)"
 python3 scripts/sigma-check/run.py --stetho target/debug/stetho

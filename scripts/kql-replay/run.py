@@ -960,7 +960,8 @@ def main() -> int:
     ensure_venv()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     started = time.monotonic()
-    binary = Path(args.stetho)
+    # Absolute, since commands run inside the project folder (--project).
+    binary = Path(args.stetho).resolve()
     try:
         ensure_binary(binary, binary == DEFAULT_BINARY and "STETHO_BIN" not in os.environ)
         fixtures_dir = project_fixtures_dir()

@@ -963,10 +963,13 @@ fn value_map(column: &str, values: &[(String, Vec<String>)]) -> String {
 
 /// The KQL form of a `json_path` computed field: the value's text, "" when
 /// missing. A `string` column (AdditionalFields in Defender XDR) is parsed
-/// first; a `dynamic` one (the same column in Sentinel) is read directly.
+/// first. A `dynamic` one (the same column in Sentinel) usually holds the
+/// object, but connectors and exports also store the JSON text in it, and
+/// property access on a dynamic string gives null; replay reads both
+/// forms, so the query turns either into the object the same way.
 fn json_path(column: &str, dynamic: bool, path: &[String], strip_prefix: &str) -> String {
     let mut access = if dynamic {
-        self::name(column)
+        format!("parse_json(tostring({}))", self::name(column))
     } else {
         format!("parse_json({})", self::name(column))
     };

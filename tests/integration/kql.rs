@@ -167,23 +167,23 @@ fn a_rule_edited_to_use_an_unknown_column_fails() {
 
 #[test]
 fn the_sigmahq_corpus_compiles_to_queries_that_parse() {
-    let run = stetho(&[
-        "compile",
-        "--no-config",
-        "--format",
-        "jsonl",
-        "tests/corpus/sigmahq",
-    ]);
-    let compiled = records(&run.stdout);
-    assert!(compiled.len() >= 390, "{}", compiled.len());
-    let Some(checker) = kql_check() else { return };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (code, out) = parse_all(
-        &checker,
-        &schema_for("defender_xdr", dir.path()),
-        &run.stdout,
-    );
-    assert_eq!(code, 0, "{out}");
+    for pipeline in ["defender_xdr", "sentinel"] {
+        let run = stetho(&[
+            "compile",
+            "--no-config",
+            "--pipeline",
+            pipeline,
+            "--format",
+            "jsonl",
+            "tests/corpus/sigmahq",
+        ]);
+        let compiled = records(&run.stdout);
+        assert!(compiled.len() >= 390, "{pipeline}: {}", compiled.len());
+        let Some(checker) = kql_check() else { return };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (code, out) = parse_all(&checker, &schema_for(pipeline, dir.path()), &run.stdout);
+        assert_eq!(code, 0, "{pipeline}: {out}");
+    }
 }
 
 #[test]
@@ -481,5 +481,31 @@ fn chained_correlations_that_cannot_compile_are_located_errors() {
         "tests/kql/invalid/chained_value_over_correlation.yml:31:1: rule `7a9c1e3f-5b7d-4e9f-8a1c-3e5f7a9c1e63`: `value_count` over correlation `discovery_burst_on_host`: its fired windows have no `DeviceName` values to aggregate",
     ] {
         assert!(run.stderr.contains(expected), "{}", run.stderr);
+    }
+}
+
+/// The Defender mappings of Security-log events (by EventID) and of values
+/// inside AdditionalFields: the project's hits are what its snapshots say
+/// (scripts/kql-replay/run.py compares the compiled KQL with them), and
+/// its queries parse for both pipelines where the log source exists.
+#[test]
+fn defender_security_and_additional_fields_queries_parse() {
+    let project = root().join("tests/kql/defender_sources");
+    let test = stetho_in(&project, &["test"]);
+    assert_eq!(test.code, 0, "{}", test.stdout);
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (pipeline, compiled_count) in [("defender_xdr", 3), ("sentinel", 2)] {
+        let run = stetho_in(
+            &project,
+            &["compile", "--pipeline", pipeline, "--format", "jsonl"],
+        );
+        let compiled: Vec<serde_json::Value> = records(&run.stdout)
+            .into_iter()
+            .filter(|r| r["output"].is_string())
+            .collect();
+        assert_eq!(compiled.len(), compiled_count, "{pipeline}: {}", run.stdout);
+        let Some(checker) = kql_check() else { continue };
+        let (code, out) = parse_all(&checker, &schema_for(pipeline, dir.path()), &run.stdout);
+        assert_eq!(code, 0, "{pipeline}: {out}");
     }
 }
