@@ -268,7 +268,19 @@ fn parse_event(text: &[u8], wanted: Option<&WantedKeys>) -> Result<Value, String
     let Some(wanted) = wanted else {
         return serde_json::from_slice(text).map_err(|e| events::json_error(&e));
     };
-    let mut de = serde_json::Deserializer::from_slice(text);
+    // One UTF-8 check of the whole line is cheaper than serde_json's check
+    // of each string in it (a few dozen per event); a line that is not
+    // UTF-8 takes the byte path, which reports where.
+    match std::str::from_utf8(text) {
+        Ok(text) => filtered(serde_json::Deserializer::from_str(text), wanted),
+        Err(_) => filtered(serde_json::Deserializer::from_slice(text), wanted),
+    }
+}
+
+fn filtered<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    wanted: &WantedKeys,
+) -> Result<Value, String> {
     let value = serde::de::DeserializeSeed::deserialize(Filtered(wanted), &mut de)
         .map_err(|e| events::json_error(&e))?;
     de.end().map_err(|e| events::json_error(&e))?;
