@@ -18,6 +18,7 @@ mod all_of_them;
 mod ambiguous_scalar;
 mod attack_tags;
 mod caf_outcomes;
+mod chained_correlations;
 mod condition_syntax;
 mod containment;
 mod control_character;
@@ -243,6 +244,10 @@ pub const REGISTRY: &[(Lint, Check)] = &[
     (all_of_them::THEM_SINGLE, Check::BuiltIn),
     (correlation_refs::LINT, Check::Set(correlation_refs::check)),
     (correlation_refs::FILTER, Check::BuiltIn),
+    (
+        chained_correlations::LINT,
+        Check::Set(chained_correlations::check),
+    ),
     (
         lint(
             "STH400",
