@@ -30,6 +30,56 @@ pub fn atomic_write(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Remove the temporaries that killed runs left in `dir`: hidden files
+/// named as [`atomic_write`] names them (`.NAME.PID.tmp`) whose process no
+/// longer runs. SIGKILL cannot be caught, so a run killed between creating
+/// its temporary and renaming it leaves one; the next run that writes the
+/// same folder clears it. Files of a live process (another stetho writing
+/// here now) are kept. Best effort: a file that cannot be read or removed
+/// is left as it is.
+pub fn sweep_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temporary_pid) else {
+            continue;
+        };
+        if pid != std::process::id() && !process_runs(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The process id in a temporary's name `.NAME.PID.tmp`.
+fn temporary_pid(name: &str) -> Option<u32> {
+    let stem = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (target, pid) = stem.rsplit_once('.')?;
+    if target.is_empty() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+#[cfg(unix)]
+fn process_runs(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    // Signal 0 only checks that the process exists; EPERM means it exists
+    // but belongs to someone else.
+    // SAFETY: kill with signal 0 sends nothing and touches no memory.
+    let sent = unsafe { libc::kill(pid, 0) };
+    sent == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(not(unix))]
+fn process_runs(_: u32) -> bool {
+    // Without a portable liveness check, keep everything.
+    true
+}
+
 /// Put the folder `new` in place of `dir` so that at every moment `dir`
 /// is either the complete old folder or the complete new one, even if the
 /// process is killed: on Linux one `renameat2(RENAME_EXCHANGE)` swaps
@@ -116,6 +166,46 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn stale_temporaries_of_dead_processes_are_swept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // A process that has exited: its id is free (until reused).
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let dead = child.id();
+        child.wait().expect("wait");
+        let own = std::process::id();
+        for name in [
+            format!(".out.kql.{dead}.tmp"),
+            format!(".out.kql.{own}.tmp"),
+            ".notes.tmp".to_string(),
+            "out.kql".to_string(),
+        ] {
+            std::fs::write(dir.path().join(name), "x").expect("write");
+        }
+        sweep_stale_temporaries(dir.path());
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let mut expected = vec![
+            format!(".out.kql.{own}.tmp"),
+            ".notes.tmp".to_string(),
+            "out.kql".to_string(),
+        ];
+        expected.sort();
+        assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn temporary_names_are_recognised_exactly() {
+        assert_eq!(temporary_pid(".a.yml.123.tmp"), Some(123));
+        assert_eq!(temporary_pid(".a.yml.tmp"), None);
+        assert_eq!(temporary_pid("a.yml.123.tmp"), None);
+        assert_eq!(temporary_pid("..123.tmp"), None);
+        assert_eq!(temporary_pid(".a.12x.tmp"), None);
     }
 
     #[test]

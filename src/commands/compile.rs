@@ -169,6 +169,9 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
             let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
         }
     }
+    if let Some(dir) = &args.out {
+        crate::write::sweep_stale_temporaries(dir);
+    }
     let mut text = String::new();
     for (i, result) in &results {
         let rule = &lowered.rules[*i];

@@ -239,6 +239,9 @@ pub fn run(
         .collect();
 
     let snapshot_dir = settings.fixtures_dir.join(snapshot::FOLDER);
+    if settings.accept {
+        crate::write::sweep_stale_temporaries(&snapshot_dir);
+    }
     let mut snapshot_files = BTreeSet::new();
     for (r, rule) in rules.iter().enumerate() {
         if rule.hidden || !input.selected[r] {

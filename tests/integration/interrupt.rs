@@ -115,7 +115,8 @@ fn interrupt_everywhere(prepare: &dyn Fn(&Path), args: &[&str], output: &str, pe
         if per_file {
             // SIGKILL cannot be cleaned up after: it may leave a hidden
             // temporary (`.NAME.PID.tmp`) beside the outputs, never a
-            // partial output file. SIGINT leaves none (checked below).
+            // partial output file, until the next run sweeps it. SIGINT
+            // leaves none (both checked below).
             let temporary = |path: &Path| {
                 let name = path
                     .file_name()
@@ -137,6 +138,18 @@ fn interrupt_everywhere(prepare: &dyn Fn(&Path), args: &[&str], output: &str, pe
                 now == before || now == after,
                 "{signal} after {delay:?}: {output} is neither the old nor the new build"
             );
+        }
+        if per_file && signal == "-KILL" {
+            // The next run that writes the folder clears what the killed
+            // one left, and ends with the new files.
+            let rerun = stetho_in(project.path(), args);
+            assert!(rerun.code == 0 || rerun.code == 1, "{}", rerun.stderr);
+            let left = temporaries(project.path());
+            assert!(
+                left.is_empty(),
+                "a run after SIGKILL at {delay:?} left {left:?}"
+            );
+            assert_eq!(tree(&project.path().join(output)), after);
         }
         if signal == "-INT" {
             // Killed outright only if the signal came before the handler
