@@ -476,12 +476,30 @@ impl Source {
         let Some(map) = event.as_object_mut() else {
             return;
         };
+        // A JSON-text column that several `json_path` fields read (TaskName
+        // and TaskContent from AdditionalFields) is parsed once per row.
+        let mut parsed: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
+        for (_, computed) in self.computed() {
+            if let Computed::JsonPath { column, .. } = computed
+                && !parsed.contains_key(column)
+                && let Some(serde_json::Value::String(text)) = map.get(column)
+                && let Ok(value @ (serde_json::Value::Object(_) | serde_json::Value::Array(_))) =
+                    serde_json::from_str(text)
+            {
+                parsed.insert(column, value);
+            }
+        }
         for (name, computed) in self.computed() {
             let column = Source::computed_column(name, &computed);
             if map.contains_key(&column) {
                 continue;
             }
-            let value = computed.evaluate(|c: &str| map.get(c));
+            let value = match computed {
+                Computed::JsonPath { .. } => {
+                    computed.evaluate(|c: &str| parsed.get(c).or_else(|| map.get(c)))
+                }
+                _ => computed.evaluate(|c: &str| map.get(c)),
+            };
             map.insert(column, serde_json::Value::String(value));
         }
         for (canonical, column) in &self.columns {
