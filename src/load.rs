@@ -127,17 +127,18 @@ pub fn load_files(paths: &[PathBuf]) -> Loaded {
 
 /// Read one file into rules, reporting what is wrong with it.
 pub fn load_file(path: &Path) -> FileResult {
-    let display = display_path(path);
-    let placeholder = SourceFile::new(path, display.clone(), String::new());
+    let placeholder = || SourceFile::new(path, display_path(path), String::new());
     let bytes = match limits::read_bounded(path, MAX_RULE_FILE_BYTES, "rule files") {
         Ok(b) => b,
         Err(e @ (ReadError::TooLarge { .. } | ReadError::Grew { .. })) => {
+            let placeholder = placeholder();
             let d = Diagnostic::error("STH003", e.to_string())
                 .in_file(&placeholder)
                 .help("a rule file holds one rule (or a correlation and its rules); split or remove this file");
             return (Some(placeholder), Vec::new(), vec![d]);
         }
         Err(e) => {
+            let placeholder = placeholder();
             let d = Diagnostic::error("STH009", e.to_string()).in_file(&placeholder);
             return (Some(placeholder), Vec::new(), vec![d]);
         }
@@ -244,9 +245,10 @@ pub fn parse_source(file: &Arc<SourceFile>) -> (Vec<Rule>, Vec<Diagnostic>) {
             );
             continue;
         }
-        match Rule::from_document(file, index, doc.clone()) {
-            Some(rule) => rules.push(rule),
-            None => diagnostics.push(
+        // Checked before the document moves into its rule, so a rule
+        // costs no copy of its tree.
+        if crate::model::RuleKind::of(&doc).is_none() {
+            diagnostics.push(
                 Diagnostic::error(
                     "STH008",
                     "document is not a Sigma rule: it has no `detection`, `correlation` or `filter`",
@@ -254,8 +256,10 @@ pub fn parse_source(file: &Arc<SourceFile>) -> (Vec<Rule>, Vec<Diagnostic>) {
                 .at(file, doc.span.sub(0, 0))
                 .label("document starts here")
                 .help("add a `detection:` block with a `condition:`"),
-            ),
+            );
+            continue;
         }
+        rules.extend(Rule::from_document(file, index, doc));
     }
     (rules, diagnostics)
 }

@@ -17,6 +17,9 @@ use crate::pipeline::Pipeline;
 pub struct Artifact {
     pub suffix: &'static str,
     pub text: String,
+    /// The bare query, for a `.kql` file (whose text adds a header), so
+    /// JSON Lines output need not compile the rule again.
+    pub query: Option<String>,
     pub warnings: Vec<String>,
 }
 
@@ -60,12 +63,14 @@ pub fn artifacts_with(
             vec![Artifact {
                 suffix: ".yml",
                 text: export.text,
+                query: None,
                 warnings: export.warnings,
             }]
         }
         Target::Kql => vec![Artifact {
             suffix: ".kql",
             text: format!("{}\n", with_header(&rules[index], &query)),
+            query: Some(query),
             warnings: Vec::new(),
         }],
         Target::Defender => {
@@ -73,6 +78,7 @@ pub fn artifacts_with(
             vec![Artifact {
                 suffix: ".json",
                 text: pretty(&rule),
+                query: None,
                 warnings: Vec::new(),
             }]
         }
@@ -82,6 +88,7 @@ pub fn artifacts_with(
                 Artifact {
                     suffix: ".yaml",
                     text: deploy::sentinel_yaml(rules, index, &meta, &query, pipeline, schedule),
+                    query: None,
                     warnings: Vec::new(),
                 },
                 Artifact {
@@ -89,6 +96,7 @@ pub fn artifacts_with(
                     text: pretty(&deploy::sentinel_arm(
                         rules, index, &meta, &query, pipeline, schedule,
                     )),
+                    query: None,
                     warnings: Vec::new(),
                 },
             ]
@@ -208,8 +216,8 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
                 });
                 // The query itself for KQL; the deployable document otherwise
                 // (for Sentinel, the YAML rule, with its ARM template beside it).
-                let output = match args.target {
-                    Target::Kql => kql::compile(&lowered.rules, *i, pipeline).unwrap_or_default(),
+                let output = match (args.target, &files[0].query) {
+                    (Target::Kql, Some(query)) => query.clone(),
                     _ => files[0].text.clone(),
                 };
                 record["output"] = output.into();

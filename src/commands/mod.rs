@@ -102,14 +102,17 @@ pub struct Lowered {
     pub pipelines: crate::pipeline::Pipelines,
     /// The project's value lists, for lowering parts of rules later.
     pub lists: crate::logic::Lists,
+    /// (file, document) -> index in `models`: compiling thousands of rules
+    /// looks each one's document up.
+    model_index: std::collections::HashMap<(String, usize), usize>,
 }
 
 impl Lowered {
     /// The document a lowered rule was read from.
     pub fn model_of(&self, rule: &crate::logic::RuleLogic) -> Option<&crate::model::Rule> {
-        self.models
-            .iter()
-            .find(|m| m.file.display == rule.path && m.document == rule.document)
+        self.model_index
+            .get(&(rule.path.clone(), rule.document))
+            .map(|&i| &self.models[i])
     }
 }
 
@@ -152,7 +155,14 @@ pub fn lower(
             .as_deref(),
     )
     .map_err(|e| e.to_string())?;
+    let model_index = loaded
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, m)| ((m.file.display.clone(), m.document), i))
+        .collect();
     Ok(Lowered {
+        model_index,
         models: loaded.rules,
         rules,
         problems,

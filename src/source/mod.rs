@@ -101,10 +101,14 @@ impl SourceFile {
 /// Turn a path into the form shown to users: relative to the current
 /// directory when it is below it, with forward slashes.
 pub fn display_path(path: &Path) -> String {
-    let rel = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf());
+    // stetho never changes its working folder, so it is asked once: a run
+    // names thousands of files, each a getcwd call otherwise.
+    static CWD: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    let cwd = CWD.get_or_init(|| std::env::current_dir().ok());
+    let rel = cwd
+        .as_deref()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path);
     let shown = rel.to_string_lossy().replace('\\', "/");
     shown.strip_prefix("./").unwrap_or(&shown).to_string()
 }

@@ -465,10 +465,14 @@ impl Builder {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 self.check_anchor_and_tag(anchor, tag.is_some(), span);
+                // The scanner reserves a read buffer's worth in every plain
+                // scalar; a tree of thousands of rules would hold that slack.
+                let mut text = text.into_owned();
+                text.shrink_to_fit();
                 let node = Node {
                     span,
                     kind: NodeKind::Scalar(Scalar {
-                        text: text.into_owned(),
+                        text,
                         style: convert_style(style),
                     }),
                 };
@@ -503,7 +507,8 @@ impl Builder {
                 })?;
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq { start, items }) = self.stack.pop() {
+                if let Some(Frame::Seq { start, mut items }) = self.stack.pop() {
+                    items.shrink_to_fit();
                     let end = items.last().map_or(start.end, |n| n.span.end).max(span.end);
                     self.push(Node {
                         span: Span::new(start.start, end),
@@ -512,7 +517,11 @@ impl Builder {
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map { start, entries, .. }) = self.stack.pop() {
+                if let Some(Frame::Map {
+                    start, mut entries, ..
+                }) = self.stack.pop()
+                {
+                    entries.shrink_to_fit();
                     let end = entries
                         .last()
                         .map_or(start.end, |e| e.value.span.end)
