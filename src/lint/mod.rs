@@ -22,6 +22,7 @@ mod chained_correlations;
 mod condition_syntax;
 mod containment;
 mod control_character;
+mod correlation_cycle;
 mod correlation_refs;
 mod custom_attribute;
 mod deprecated_syntax;
@@ -247,6 +248,10 @@ pub const REGISTRY: &[(Lint, Check)] = &[
     (
         chained_correlations::LINT,
         Check::Set(chained_correlations::check),
+    ),
+    (
+        correlation_cycle::LINT,
+        Check::Set(correlation_cycle::check),
     ),
     (
         lint(

@@ -179,8 +179,9 @@ pub fn lower_rules(rules: &[Rule], lists: &Lists) -> (Vec<RuleLogic>, Vec<LowerE
         }
     }
     // Correlations come after every detection so references resolve, and
-    // may chain (a correlation of correlations) in file order.
-    for rule in rules.iter().filter(|r| r.kind == RuleKind::Correlation) {
+    // a correlation of correlations after the ones it names, wherever
+    // their files sort.
+    for rule in correlations_in_dependency_order(rules, &mut errors) {
         match lower_correlation(rule, &out) {
             Ok(c) => {
                 if !c.generate {
@@ -194,6 +195,55 @@ pub fn lower_rules(rules: &[Rule], lists: &Lists) -> (Vec<RuleLogic>, Vec<LowerE
         }
     }
     (out, errors)
+}
+
+/// The correlation rules, each after every correlation it names (file
+/// order otherwise). Correlations in a cycle are reported and left out.
+fn correlations_in_dependency_order<'a>(
+    rules: &'a [Rule],
+    errors: &mut Vec<LowerError>,
+) -> Vec<&'a Rule> {
+    let mut pending: Vec<&Rule> = rules
+        .iter()
+        .filter(|r| r.kind == RuleKind::Correlation)
+        .collect();
+    let names = |r: &Rule| -> Vec<String> {
+        [r.id.as_ref(), r.name.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|l| l.text.clone())
+            .collect()
+    };
+    let mut ordered = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let waiting: BTreeSet<String> = pending.iter().flat_map(|r| names(r)).collect();
+        let (ready, blocked): (Vec<&Rule>, Vec<&Rule>) = pending.into_iter().partition(|r| {
+            let own = names(r);
+            r.correlation.as_ref().is_none_or(|c| {
+                c.rules
+                    .iter()
+                    .all(|n| own.contains(&n.text) || !waiting.contains(&n.text))
+            })
+        });
+        if ready.is_empty() {
+            for rule in blocked {
+                let span = rule
+                    .correlation
+                    .as_ref()
+                    .and_then(|c| c.rules.iter().find(|n| waiting.contains(&n.text)))
+                    .map_or_else(|| rule.anchor_span(), |n| n.span);
+                errors.push(LowerError::new(
+                    rule,
+                    span,
+                    "correlations name each other in a cycle; none of them can be evaluated",
+                ));
+            }
+            break;
+        }
+        ordered.extend(ready);
+        pending = blocked;
+    }
+    ordered
 }
 
 fn logic(rule: &Rule, body: Body) -> RuleLogic {

@@ -376,3 +376,55 @@ fn security_rules_across_defender_tables_are_errors() {
         run.stderr
     );
 }
+
+#[test]
+fn a_chained_correlation_may_sort_before_the_correlation_it_counts() {
+    // a_repeated_bursts.yml counts `logon_burst`, defined in z_logon_burst.yml.
+    let run = stetho(&[
+        "replay",
+        "--no-config",
+        "--rules",
+        "tests/replay/chained_across_files",
+        "--format",
+        "jsonl",
+        "tests/replay/chained_across_files/events.ndjson",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let hits = jsonl(&run.stdout);
+    assert_eq!(hits.len(), 1, "{}", run.stdout);
+    assert_eq!(hits[0]["rule_id"], "2b8e4c1a-9d3f-4a6e-8b7c-5d1e0f2a3b41");
+    assert_eq!(hits[0]["line"], 4);
+    assert!(!run.stderr.contains("error"), "{}", run.stderr);
+}
+
+#[test]
+fn correlations_in_a_cycle_are_reported_where_the_cycle_closes() {
+    let run = stetho(&[
+        "replay",
+        "--no-config",
+        "--rules",
+        "tests/replay/correlation_cycle",
+        "--format",
+        "jsonl",
+        "tests/replay/chained_across_files/events.ndjson",
+    ]);
+    for at in ["cycle.yml:18:11", "cycle.yml:32:11"] {
+        assert!(
+            run.stderr.contains(&format!(
+                "tests/replay/correlation_cycle/{at}: correlations name each other in a cycle"
+            )),
+            "{at}: {}",
+            run.stderr
+        );
+    }
+    // The detection rule itself still runs.
+    assert_eq!(jsonl(&run.stdout).len(), 4, "{}", run.stdout);
+    let validate = stetho(&["validate", "--no-config", "tests/replay/correlation_cycle"]);
+    assert_eq!(validate.code, 1, "{}", validate.stderr);
+    assert_eq!(
+        validate.stdout.matches("STH313").count(),
+        2,
+        "{}",
+        validate.stdout
+    );
+}
