@@ -288,9 +288,11 @@ fn alert_description(meta: &Meta) -> String {
     text
 }
 
-/// Sentinel entity mappings from the columns a query returns: the first
-/// present column of each preference list.
-fn entity_mappings(columns: &[String]) -> Vec<Value> {
+/// Sentinel entity mappings from the columns a query returns, each given
+/// as (result column, table columns it holds): for each entity, the result
+/// column whose table columns all sit in the entity's preference list under
+/// one identifier, the most preferred first.
+fn entity_mappings(columns: &[(String, Vec<String>)]) -> Vec<Value> {
     let candidates: &[(&str, &[(&str, &str)])] = &[
         (
             "Host",
@@ -325,10 +327,24 @@ fn entity_mappings(columns: &[String]) -> Vec<Value> {
     ];
     let mut out = Vec::new();
     for (entity, options) in candidates {
-        if let Some((column, identifier)) = options
-            .iter()
-            .find(|(c, _)| columns.iter().any(|have| have == c))
-        {
+        // (preference rank, result column, identifier) of each usable column.
+        let usable = columns.iter().filter_map(|(column, sources)| {
+            let ranked: Vec<(usize, &str)> = sources
+                .iter()
+                .map(|s| {
+                    options
+                        .iter()
+                        .position(|(c, _)| c == s)
+                        .map(|p| (p, options[p].1))
+                })
+                .collect::<Option<_>>()?;
+            let identifier = ranked.first()?.1;
+            ranked
+                .iter()
+                .all(|(_, id)| *id == identifier)
+                .then(|| (ranked.iter().map(|(p, _)| *p).min(), column, identifier))
+        });
+        if let Some((_, column, identifier)) = usable.min_by_key(|(rank, _, _)| *rank) {
             out.push(json!({
                 "entityType": entity,
                 "fieldMappings": [{ "identifier": identifier, "columnName": column }],
@@ -338,15 +354,16 @@ fn entity_mappings(columns: &[String]) -> Vec<Value> {
     out
 }
 
-/// The columns a query returns: the table's, or for a correlation its
-/// group-by fields and aggregates.
+/// The columns a query returns, each with the table columns it holds: the
+/// table's own, or for a correlation its group-by fields (see
+/// [`kql::group_columns`]).
 fn result_columns(
     rules: &[RuleLogic],
     index: usize,
     pipeline: &crate::pipeline::Pipeline,
-) -> Vec<String> {
+) -> Vec<(String, Vec<String>)> {
     match &rules[index].body {
-        Body::Correlation(c) => c.group_by.clone(),
+        Body::Correlation(_) => crate::backend::kql::group_columns(rules, index, pipeline),
         Body::Detection(_) => {
             let table = table_of(rules, index, pipeline).unwrap_or_default();
             kusto::table(&pipeline.name, table)
@@ -354,7 +371,7 @@ fn result_columns(
                     t.columns
                         .iter()
                         .filter(|c| c.family() != ColumnType::Dynamic)
-                        .map(|c| c.name.clone())
+                        .map(|c| (c.name.clone(), vec![c.name.clone()]))
                         .collect()
                 })
                 .unwrap_or_default()
@@ -566,9 +583,9 @@ mod tests {
 
     #[test]
     fn entities_come_from_present_columns() {
-        let columns: Vec<String> = ["DeviceName", "AccountName", "RemoteIP"]
+        let columns: Vec<(String, Vec<String>)> = ["DeviceName", "AccountName", "RemoteIP"]
             .iter()
-            .map(|s| s.to_string())
+            .map(|s| (s.to_string(), vec![s.to_string()]))
             .collect();
         let mapped = entity_mappings(&columns);
         let types: Vec<&str> = mapped
@@ -576,5 +593,30 @@ mod tests {
             .filter_map(|m| m["entityType"].as_str())
             .collect();
         assert_eq!(types, ["Host", "Account", "IP"]);
+    }
+
+    #[test]
+    fn a_group_by_alias_maps_through_the_columns_it_reads() {
+        let columns = vec![
+            (
+                "host".to_string(),
+                vec!["Computer".to_string(), "DeviceName".to_string()],
+            ),
+            // Two columns under different identifiers: no single mapping.
+            (
+                "machine".to_string(),
+                vec!["DeviceName".to_string(), "device_hostname".to_string()],
+            ),
+            ("User".to_string(), vec!["AccountName".to_string()]),
+            ("unmapped".to_string(), Vec::new()),
+        ];
+        let mapped = entity_mappings(&columns);
+        assert_eq!(mapped.len(), 2, "{mapped:?}");
+        assert_eq!(mapped[0]["entityType"], "Host");
+        assert_eq!(mapped[0]["fieldMappings"][0]["columnName"], "host");
+        assert_eq!(mapped[0]["fieldMappings"][0]["identifier"], "FullName");
+        assert_eq!(mapped[1]["entityType"], "Account");
+        assert_eq!(mapped[1]["fieldMappings"][0]["columnName"], "User");
+        assert_eq!(mapped[1]["fieldMappings"][0]["identifier"], "Name");
     }
 }

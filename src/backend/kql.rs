@@ -836,6 +836,50 @@ fn describe_fields(fields: &[String]) -> String {
 }
 
 /// A correlation's field name in the columns of a correlated rule.
+/// For each group-by name of the correlation at `index`, the table
+/// columns it reads: one per correlated rule (through `aliases`), and
+/// through a counted correlation down to the columns its own group-by
+/// reads. Sentinel's entity mappings are chosen from these, since the
+/// result column carries the group-by's name (`host`, `User`), not the
+/// column's. Columns that cannot be mapped are left out.
+pub fn group_columns(
+    rules: &[RuleLogic],
+    index: usize,
+    pipeline: &Pipeline,
+) -> Vec<(String, Vec<String>)> {
+    let Body::Correlation(correlation) = &rules[index].body else {
+        return Vec::new();
+    };
+    correlation
+        .group_by
+        .iter()
+        .map(|group| {
+            let mut columns = Vec::new();
+            for &r in &correlation.rules {
+                let field = correlation.group_field(group, r);
+                match &rules[r].body {
+                    Body::Detection(expr) => {
+                        if let Ok((source, _)) = map_rule(&rules[r], expr, pipeline)
+                            && let Ok(column) = mapped_field(&rules[r], pipeline, source, field)
+                        {
+                            columns.push(column);
+                        }
+                    }
+                    Body::Correlation(_) => columns.extend(
+                        group_columns(rules, r, pipeline)
+                            .into_iter()
+                            .filter(|(name, _)| name == field)
+                            .flat_map(|(_, inner)| inner),
+                    ),
+                }
+            }
+            columns.sort();
+            columns.dedup();
+            (group.clone(), columns)
+        })
+        .collect()
+}
+
 fn mapped_field(
     rule: &RuleLogic,
     pipeline: &Pipeline,

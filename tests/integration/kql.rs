@@ -509,3 +509,27 @@ fn defender_security_and_additional_fields_queries_parse() {
         assert_eq!(code, 0, "{pipeline}: {out}");
     }
 }
+
+/// A correlation's entity mappings follow its group-by fields to the
+/// columns they read, aliases and counted correlations included.
+#[test]
+fn chained_correlations_map_entities_through_aliases() {
+    let project = root().join("tests/kql/chained");
+    let run = stetho_in(
+        &project,
+        &["compile", "--target", "sentinel", "--pipeline", "sentinel"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!("chained_sentinel_rules", run.stdout);
+    let alias_rule = run
+        .stdout
+        .split("\nid: ")
+        .find(|rule| rule.contains("Account Discovery Burst Then Shadow Copy Deletion"))
+        .expect("the temporal_ordered rule");
+    assert!(
+        alias_rule.contains(
+            "entityMappings:\n  - entityType: Host\n    fieldMappings:\n      - identifier: FullName\n        columnName: host\n"
+        ),
+        "{alias_rule}"
+    );
+}
