@@ -142,8 +142,9 @@ detection. Strings are plain when YAML reads them back unchanged, else
 single-quoted (double-quoted when they need escapes); plain values stay
 plain. Four spaces per level; comments stay with the key or item they
 precede or end. A file already formatted is not rewritten. Files with
-constructs stetho will not rewrite (`|2`/`|+` block scalars, CRLF, anchors,
-YAML directives) are left as they are with a warning. Every result is read
+constructs stetho will not rewrite (`|2`/`|+` block scalars, mixed line
+endings, anchors, YAML directives) are left as they are with a warning;
+files with CRLF endings throughout keep them. Every result is read
 back and compared with the original before it is written.
 Exit codes: 0 formatted (or nothing to do), 1 with --check a file would
 change, or a file does not parse, 2 usage or I/O error.")]
@@ -493,7 +494,8 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub struct FmtArgs {
-    /// Rule files or folders (default: `rules` in stetho.toml).
+    /// Rule files or folders (default: `rules` in stetho.toml); `-` reads one
+    /// rule from standard input and writes it formatted to standard output.
     pub paths: Vec<PathBuf>,
     /// Write nothing; list the files that would change and exit 1 if any.
     #[arg(long)]

@@ -54,6 +54,12 @@ struct JsonReport<'a> {
 }
 
 pub fn run(cli: &Cli, args: &FmtArgs, out: &Output) -> Result<u8, String> {
+    if args.paths.iter().any(|p| p.as_os_str() == "-") {
+        if args.paths.len() > 1 {
+            return Err("`-` (standard input) cannot be combined with other paths".into());
+        }
+        return run_stdin(args, out);
+    }
     let project = super::project(cli)?;
     let paths = super::rule_paths(&args.paths, &project, "fmt")?;
     let files = crate::load::discover(&paths).map_err(|e| e.to_string())?;
@@ -150,6 +156,78 @@ fn format_file(path: &Path, check: bool, diff: bool) -> FileResult {
     let (source, _rules, loaded) = crate::load::load_file(path);
     let source = source
         .unwrap_or_else(|| SourceFile::new(path, crate::source::display_path(path), String::new()));
+    let (mut result, formatted) = format_source(&source, loaded, check, diff);
+    let Some(formatted) = formatted.filter(|_| !check) else {
+        return result;
+    };
+    match crate::write::atomic_write(&PathBuf::from(path), formatted.as_bytes()) {
+        Ok(()) => result.status = Status::Formatted,
+        Err(e) => {
+            result.status = Status::IoError;
+            result.diagnostics.push(
+                Diagnostic::error("STH009", format!("cannot write file: {e}")).in_file(&source),
+            );
+        }
+    }
+    result
+}
+
+/// `stetho fmt -`: one rule from standard input, formatted to standard
+/// output (what editors' format-on-save runs). A file the formatter leaves
+/// alone is written back as it came, with the warning on stderr; one that
+/// does not load gives no output and exit status 1.
+fn run_stdin(args: &FmtArgs, out: &Output) -> Result<u8, String> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(crate::limits::MAX_RULE_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("standard input: {e}"))?;
+    let path = Path::new("<stdin>");
+    let (source, _rules, loaded) = crate::load::load_bytes(path, bytes);
+    let source = source.unwrap_or_else(|| SourceFile::new(path, "<stdin>".into(), String::new()));
+    let (result, formatted) = format_source(&source, loaded, args.check, args.diff);
+    if !result.diagnostics.is_empty() {
+        let summary = Summary {
+            files: 1,
+            ..Summary::default()
+        }
+        .count(&result.diagnostics);
+        let report = diagnostic::human::render(&result.diagnostics, &summary, false);
+        let report = report
+            .rsplit_once("checked ")
+            .map_or(report.clone(), |(before, _)| before.to_string());
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), report.as_bytes());
+    }
+    match result.status {
+        Status::Failed => return Ok(exit_code::FINDINGS),
+        Status::IoError => return Ok(exit_code::USAGE),
+        _ => {}
+    }
+    if args.check {
+        if let Some(diff) = &result.diff {
+            out.print(diff);
+        }
+        return Ok(if result.status == Status::WouldChange {
+            exit_code::FINDINGS
+        } else {
+            exit_code::CLEAN
+        });
+    }
+    out.print(formatted.as_deref().unwrap_or(&source.text));
+    Ok(exit_code::CLEAN)
+}
+
+/// Format a loaded source: its status and diagnostics, and the formatted
+/// text when it differs from the source (with `check`, the status says it
+/// would change and `diff` adds the diff).
+fn format_source(
+    source: &std::sync::Arc<SourceFile>,
+    loaded: Vec<Diagnostic>,
+    check: bool,
+    diff: bool,
+) -> (FileResult, Option<String>) {
     let mut result = FileResult {
         path: source.display.clone(),
         status: Status::Unchanged,
@@ -181,7 +259,7 @@ fn format_file(path: &Path, check: bool, diff: bool) -> FileResult {
                 d
             })
             .collect();
-        return result;
+        return (result, None);
     }
     let text = source.text.as_str();
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -194,41 +272,31 @@ fn format_file(path: &Path, check: bool, diff: bool) -> FileResult {
                 FormatError::Refused { span, .. } => {
                     result.status = Status::Skipped;
                     Diagnostic::warning("FMT001", e.to_string())
-                        .at(&source, shift(*span))
+                        .at(source, shift(*span))
                         .label("not reformatted")
                         .help("the file is left as it is; rewrite this part by hand to have it formatted")
                 }
                 FormatError::NotLoaded | FormatError::Unsafe { .. } => {
                     result.status = Status::Failed;
                     Diagnostic::error("FMT002", format!("internal error: {e}"))
-                        .in_file(&source)
+                        .in_file(source)
                         .help("please report this file; it was not changed")
                 }
             };
             result.diagnostics.push(d);
-            return result;
+            return (result, None);
         }
     };
     if formatted == text {
-        return result;
+        return (result, None);
     }
     if check {
         result.status = Status::WouldChange;
         if diff {
             result.diff = Some(unified_diff(&result.path, text, &formatted));
         }
-        return result;
     }
-    match crate::write::atomic_write(&PathBuf::from(path), formatted.as_bytes()) {
-        Ok(()) => result.status = Status::Formatted,
-        Err(e) => {
-            result.status = Status::IoError;
-            result.diagnostics.push(
-                Diagnostic::error("STH009", format!("cannot write file: {e}")).in_file(&source),
-            );
-        }
-    }
-    result
+    (result, Some(formatted))
 }
 
 fn unified_diff(path: &str, before: &str, after: &str) -> String {

@@ -10,7 +10,7 @@
 //!
 //! Formatting never changes what a rule says: the result is loaded again
 //! and compared with the original, value by value and comment by comment
-//! ([`verify`]). What the formatter cannot lay out safely (CRLF line
+//! ([`verify`]). What the formatter cannot lay out safely (mixed line
 //! endings, `|2` or `|+` block scalars, plain scalars with blank lines,
 //! YAML directives, `...` markers) is
 //! refused with the construct named, and the file is left as it is.
@@ -53,7 +53,47 @@ impl FormatError {
 
 /// Format a rule file's text (without a byte order mark). The result may
 /// equal the input.
+///
+/// A file with CRLF line endings throughout (as Windows editors save it)
+/// is formatted as if it had LF ones and written back with CRLF; a file
+/// that mixes the two, or holds a carriage return elsewhere, is refused.
 pub fn format_text(text: &str) -> Result<String, FormatError> {
+    let lines = text.matches('\n').count();
+    let returns = text.matches('\r').count();
+    if returns == 0 {
+        return format_lf(text);
+    }
+    if returns == lines && text.matches("\r\n").count() == lines {
+        let lf = text.replace("\r\n", "\n");
+        // Spans found in the LF text, moved back past the removed returns.
+        let original = |offset: usize| offset + lf[..offset.min(lf.len())].matches('\n').count();
+        return match format_lf(&lf) {
+            Ok(out) => Ok(out.replace('\n', "\r\n")),
+            Err(FormatError::Refused { construct, span }) => Err(FormatError::Refused {
+                construct,
+                span: Span::new(original(span.start), original(span.end)),
+            }),
+            Err(e) => Err(e),
+        };
+    }
+    let at = text
+        .match_indices('\r')
+        .map(|(i, _)| i)
+        .find(|&i| !text[i..].starts_with("\r\n"))
+        .or_else(|| {
+            // Every return starts a CRLF, so some line ends with LF alone.
+            text.match_indices('\n')
+                .map(|(i, _)| i)
+                .find(|&i| i == 0 || text.as_bytes()[i - 1] != b'\r')
+        })
+        .unwrap_or(0);
+    Err(FormatError::refused(
+        "mixed line endings (CRLF and LF), or a carriage return inside a line",
+        Span::new(at, at + 1),
+    ))
+}
+
+fn format_lf(text: &str) -> Result<String, FormatError> {
     let source = Analysis::of(text)?;
     let mut out = String::new();
     for (i, doc) in source.documents.iter().enumerate() {
@@ -100,12 +140,6 @@ struct Analysis {
 
 impl Analysis {
     fn of(text: &str) -> Result<Analysis, FormatError> {
-        if let Some(i) = text.find('\r') {
-            return Err(FormatError::refused(
-                "CRLF line endings (carriage returns)",
-                Span::new(i, i + 1),
-            ));
-        }
         let loaded = yaml::load(text);
         if !loaded.errors.is_empty() {
             return Err(FormatError::NotLoaded);

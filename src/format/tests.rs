@@ -136,9 +136,38 @@ fn canonical_text_is_unchanged() {
 }
 
 #[test]
+fn crlf_files_are_formatted_and_keep_crlf() {
+    let text = "detection:\r\n  condition: sel\r\n  sel:\r\n    k: v # c\r\ntitle: t\r\n";
+    let out = fmt(text);
+    assert_eq!(
+        out,
+        "title: t\r\ndetection:\r\n    sel:\r\n        k: v # c\r\n    condition: sel\r\n"
+    );
+    assert_eq!(fmt(&out), out);
+    // A refusal points into the CRLF text, not the LF one it was read as.
+    let text = "title: t\r\na: |2\r\n   x\r\n";
+    let lf = text.replace("\r\n", "\n");
+    match (format_text(text), format_text(&lf)) {
+        (
+            Err(FormatError::Refused { span, .. }),
+            Err(FormatError::Refused { span: lf_span, .. }),
+        ) => {
+            assert_eq!(
+                text[span.start..span.end].replace("\r\n", "\n"),
+                lf[lf_span.start..lf_span.end],
+                "{span:?} {lf_span:?}"
+            );
+            assert_eq!(span.start - lf_span.start, 2, "two returns come before it");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn constructs_it_cannot_lay_out_are_refused() {
     for (text, construct) in [
-        ("a: b\r\n", "CRLF"),
+        ("a: b\r\nc: d\n", "mixed line endings"),
+        ("a: b\rc: d\n", "carriage return inside a line"),
         ("a: |2\n   x\n", "indentation indicator"),
         ("a: |+\n x\n\n", "keeps trailing"),
         ("%YAML 1.2\n---\na: b\n", "directive"),

@@ -182,3 +182,84 @@ fn formatting_the_sigmahq_corpus_is_idempotent() {
         false,
     );
 }
+
+/// `stetho fmt ARGS` with `input` on standard input.
+fn fmt_stdin(input: &[u8], args: &[&str]) -> crate::common::Run {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stetho"))
+        .arg("fmt")
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run stetho");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    let output = child.wait_with_output().expect("wait");
+    crate::common::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn crlf_files_are_formatted_and_keep_their_line_endings() {
+    let crlf = |text: String| text.replace('\n', "\r\n");
+    let (_dir, path) = with_fixture("commented.yml");
+    std::fs::write(&path, crlf(read(&path))).expect("write");
+    let run = fmt_in(path.parent().expect("folder"), &["."]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let expected = crlf(read(&root().join("tests/fmt/commented.formatted.yml")));
+    assert_eq!(read(&path), expected);
+    // Mixed line endings are left alone, with the place named.
+    let mixed = format!("{expected}# a comment on a line that ends in LF\n");
+    std::fs::write(&path, &mixed).expect("write");
+    let run = fmt_in(path.parent().expect("folder"), &["."]);
+    assert!(
+        run.stdout.contains("FMT001") && run.stdout.contains("mixed line endings"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(read(&path), mixed);
+}
+
+#[test]
+fn standard_input_is_formatted_to_standard_output() {
+    let input = read(&root().join("tests/fmt/commented.yml"));
+    let run = fmt_stdin(input.as_bytes(), &["-"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        read(&root().join("tests/fmt/commented.formatted.yml"))
+    );
+    // --check: the diff on stdout, exit 1; nothing to change: exit 0.
+    let check = fmt_stdin(input.as_bytes(), &["--check", "--diff", "-"]);
+    assert_eq!(check.code, 1, "{}", check.stderr);
+    assert!(
+        check.stdout.starts_with("--- <stdin>\n+++ <stdin>\n"),
+        "{}",
+        check.stdout
+    );
+    let canonical = fmt_stdin(run.stdout.as_bytes(), &["--check", "-"]);
+    assert_eq!(canonical.code, 0, "{}", canonical.stderr);
+    // A refused construct comes back unchanged, with the warning on stderr.
+    let refused =
+        "title: x\ndescription: |2\n   indented\ndetection:\n  sel:\n    a: b\n  condition: sel\n";
+    let run = fmt_stdin(refused.as_bytes(), &["-"]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, refused));
+    assert!(run.stderr.contains("FMT001"), "{}", run.stderr);
+    // Text that does not parse: no output, the error located, exit 1.
+    let run = fmt_stdin(b"title: [\n", &["-"]);
+    assert_eq!((run.code, run.stdout.as_str()), (1, ""));
+    assert!(run.stderr.contains("<stdin>:2:1"), "{}", run.stderr);
+    let run = fmt_stdin(b"", &["-", "detections"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
