@@ -40,6 +40,36 @@ pub fn compile_regex_test(test: &Test) -> Result<regex::Regex, regex::Error> {
         .build()
 }
 
+/// Check that a `re` test compiles, with the limits its matcher is built
+/// with: the pattern parses and its NFA stays under the size limit. Much
+/// cheaper than [`compile_regex_test`], which also builds the search
+/// strategies; lowering checks every regex of every rule this way.
+pub fn check_regex_test(test: &Test) -> Result<(), String> {
+    use regex_automata::nfa::thompson;
+    use regex_automata::util::syntax;
+    let Test::Regex {
+        pattern,
+        ignore_case,
+        multi_line,
+        dot_all,
+    } = test
+    else {
+        return Ok(());
+    };
+    thompson::Compiler::new()
+        .syntax(
+            syntax::Config::new()
+                .case_insensitive(*ignore_case)
+                .multi_line(*multi_line)
+                .dot_matches_new_line(*dot_all)
+                .nest_limit(REGEX_NEST_LIMIT),
+        )
+        .configure(thompson::Config::new().nfa_size_limit(Some(REGEX_SIZE_LIMIT)))
+        .build(&crate::logic::pattern::re2_compatible(pattern, *multi_line))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// How a string pattern is matched.
 enum StrKind {
     Exact,

@@ -205,3 +205,37 @@ fn identical_logic_hits_every_copy_in_rule_order() {
     set.matching(&event, &mut scratch, &mut out);
     assert_eq!(out, vec![0, 3, 5]);
 }
+
+/// Lowering checks a `re` value with [`super::check_regex_test`]; it must
+/// accept exactly what the matcher compiles.
+#[test]
+fn the_regex_check_agrees_with_the_matcher() {
+    let nested = format!("{}a{}", "(".repeat(150), ")".repeat(150));
+    let cases = [
+        ("\\s-k\\s\\w+", false),
+        ("(?i)powershell.*-enc", false),
+        ("^C:\\\\Users\\\\[^\\\\]+\\\\AppData$", false),
+        ("a[b", false),
+        ("a(?=b)", false),
+        ("(a)\\1", false),
+        ("\\w{1,1000}\\w{1,1000}", false),
+        ("\\w{1,100}", true),
+        (nested.as_str(), false),
+        ("x{2,1}", false),
+    ];
+    for (pattern, ignore_case) in cases {
+        for multi_line in [false, true] {
+            let test = crate::logic::Test::Regex {
+                pattern: pattern.to_string(),
+                ignore_case,
+                multi_line,
+                dot_all: false,
+            };
+            assert_eq!(
+                super::check_regex_test(&test).is_ok(),
+                super::compile_regex_test(&test).is_ok(),
+                "{pattern:?} (multi-line {multi_line})"
+            );
+        }
+    }
+}

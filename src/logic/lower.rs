@@ -586,7 +586,7 @@ fn lower_value(
             multi_line: has(Modifier::Multiline),
             dot_all: has(Modifier::DotAll),
         };
-        crate::eval::compile_regex_test(&test).map_err(|e| err(format!("invalid regex: {e}")))?;
+        crate::eval::check_regex_test(&test).map_err(|e| err(format!("invalid regex: {e}")))?;
         return Ok(vec![test]);
     }
     let cased = has(Modifier::Cased);
