@@ -40,6 +40,13 @@ pub fn stetho_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     run
 }
 
+/// Output in JSON Lines, one value per line.
+pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON value per line"))
+        .collect()
+}
+
 pub fn stetho(args: &[&str]) -> Run {
     stetho_in(&root(), args)
 }

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::common::{project_copy, root, stetho, stetho_in};
+use crate::common::{json_lines as records, project_copy, root, stetho, stetho_in};
 
 /// The parser, when the test command has installed it.
 fn kql_check() -> Option<PathBuf> {
@@ -73,13 +73,6 @@ fn parse_all(checker: &std::path::Path, schema: &std::path::Path, jsonl: &str) -
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
     )
-}
-
-fn records(jsonl: &str) -> Vec<serde_json::Value> {
-    jsonl
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("jsonl record"))
-        .collect()
 }
 
 #[test]

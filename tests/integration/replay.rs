@@ -2,14 +2,7 @@
 
 use std::io::Write;
 
-use crate::common::{root, stetho};
-
-fn jsonl(stdout: &str) -> Vec<serde_json::Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect()
-}
+use crate::common::{json_lines as jsonl, root, stetho};
 
 #[test]
 fn defender_shaped_fixture_through_the_pipeline() {
