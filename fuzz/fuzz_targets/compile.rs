@@ -19,13 +19,13 @@ use stetho::pipeline::Pipelines;
 
 thread_local! {
     /// Pipelines parsed once; each input replaces the rules.
-    static LOWERED: RefCell<Lowered> = RefCell::new(Lowered {
-        models: Vec::new(),
-        rules: Vec::new(),
-        problems: Vec::new(),
-        pipelines: Pipelines::load(None).expect("shipped pipelines load"),
-        lists: Lists::from_pairs(&[("admins", &["alice", "bob"])]),
-    });
+    static LOWERED: RefCell<Lowered> = RefCell::new(Lowered::new(
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Pipelines::load(None).expect("shipped pipelines load"),
+        Lists::from_pairs(&[("admins", &["alice", "bob"])]),
+    ));
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -35,8 +35,7 @@ fuzz_target!(|data: &[u8]| {
     }
     LOWERED.with_borrow_mut(|lowered| {
         let (rules, _) = lower_rules(&models, &lowered.lists);
-        lowered.models = models;
-        lowered.rules = rules;
+        lowered.set_rules(models, rules);
         let lowered = &*lowered;
         let schedule = Schedule::parse("1h").expect("schedule");
         let defender = lowered.pipelines.get("defender_xdr").expect("pipeline");

@@ -94,8 +94,9 @@ pub fn rule_paths(
 
 /// Rules loaded and lowered for replaying, with what could not be used.
 pub struct Lowered {
-    /// The rule documents, for what lowering drops (`tests:`).
-    pub models: Vec<crate::model::Rule>,
+    /// The rule documents, for what lowering drops (`tests:`); private so
+    /// that they change only with `model_index` ([`Lowered::set_rules`]).
+    models: Vec<crate::model::Rule>,
     pub rules: Vec<crate::logic::RuleLogic>,
     /// Files and rules that could not be used, as `file:line:col: message`.
     pub problems: Vec<String>,
@@ -108,6 +109,46 @@ pub struct Lowered {
 }
 
 impl Lowered {
+    pub fn new(
+        models: Vec<crate::model::Rule>,
+        rules: Vec<crate::logic::RuleLogic>,
+        problems: Vec<String>,
+        pipelines: crate::pipeline::Pipelines,
+        lists: crate::logic::Lists,
+    ) -> Lowered {
+        let mut lowered = Lowered {
+            models: Vec::new(),
+            rules: Vec::new(),
+            problems,
+            pipelines,
+            lists,
+            model_index: std::collections::HashMap::new(),
+        };
+        lowered.set_rules(models, rules);
+        lowered
+    }
+
+    /// Replace the rules and their documents (a fuzz target loads one
+    /// input after another into the same pipelines).
+    pub fn set_rules(
+        &mut self,
+        models: Vec<crate::model::Rule>,
+        rules: Vec<crate::logic::RuleLogic>,
+    ) {
+        self.model_index = models
+            .iter()
+            .enumerate()
+            .map(|(i, m)| ((m.file.display.clone(), m.document), i))
+            .collect();
+        self.models = models;
+        self.rules = rules;
+    }
+
+    /// The rule documents, in load order.
+    pub fn models(&self) -> &[crate::model::Rule] {
+        &self.models
+    }
+
     /// The document a lowered rule was read from.
     pub fn model_of(&self, rule: &crate::logic::RuleLogic) -> Option<&crate::model::Rule> {
         self.model_index
@@ -155,20 +196,13 @@ pub fn lower(
             .as_deref(),
     )
     .map_err(|e| e.to_string())?;
-    let model_index = loaded
-        .rules
-        .iter()
-        .enumerate()
-        .map(|(i, m)| ((m.file.display.clone(), m.document), i))
-        .collect();
-    Ok(Lowered {
-        model_index,
-        models: loaded.rules,
+    Ok(Lowered::new(
+        loaded.rules,
         rules,
         problems,
         pipelines,
         lists,
-    })
+    ))
 }
 
 /// Run the parsed command line; returns the process exit status.

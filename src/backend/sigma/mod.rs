@@ -159,7 +159,11 @@ impl<'a> Unit<'a> {
             .filter(|d| d.kind == RuleKind::Detection)
             .collect();
         let mut filtered = Vec::new();
-        for filter in lowered.models.iter().filter(|m| m.kind == RuleKind::Filter) {
+        for filter in lowered
+            .models()
+            .iter()
+            .filter(|m| m.kind == RuleKind::Filter)
+        {
             let Some(spec) = &filter.filter else {
                 continue;
             };
