@@ -90,17 +90,7 @@ pub fn run(cli: &Cli, args: &FmtArgs, out: &Output) -> Result<u8, String> {
                 }
             }
             if !diagnostics.is_empty() {
-                let summary = Summary {
-                    files: results.len(),
-                    ..Summary::default()
-                }
-                .count(&diagnostics);
-                let report = diagnostic::human::render(&diagnostics, &summary, out.color);
-                // The findings without validate's summary line.
-                let report = report
-                    .rsplit_once("checked ")
-                    .map_or(report.clone(), |(before, _)| before.to_string());
-                text.push_str(&report);
+                text.push_str(&findings(&diagnostics, results.len(), out.color));
             }
             out.print(&text);
             let verb = if args.check {
@@ -150,6 +140,20 @@ pub fn run(cli: &Cli, args: &FmtArgs, out: &Output) -> Result<u8, String> {
     })
 }
 
+/// The diagnostics rendered for a terminal, without validate's summary
+/// line (fmt prints its own).
+fn findings(diagnostics: &[Diagnostic], files: usize, color: bool) -> String {
+    let summary = Summary {
+        files,
+        ..Summary::default()
+    }
+    .count(diagnostics);
+    let report = diagnostic::human::render(diagnostics, &summary, color);
+    report
+        .rsplit_once("checked ")
+        .map_or(report.clone(), |(before, _)| before.to_string())
+}
+
 /// Format one file (or, with `check`, only find out whether it would
 /// change).
 fn format_file(path: &Path, check: bool, diff: bool) -> FileResult {
@@ -189,15 +193,7 @@ fn run_stdin(args: &FmtArgs, out: &Output) -> Result<u8, String> {
     let source = source.unwrap_or_else(|| SourceFile::new(path, "<stdin>".into(), String::new()));
     let (result, formatted) = format_source(&source, loaded, args.check, args.diff);
     if !result.diagnostics.is_empty() {
-        let summary = Summary {
-            files: 1,
-            ..Summary::default()
-        }
-        .count(&result.diagnostics);
-        let report = diagnostic::human::render(&result.diagnostics, &summary, false);
-        let report = report
-            .rsplit_once("checked ")
-            .map_or(report.clone(), |(before, _)| before.to_string());
+        let report = findings(&result.diagnostics, 1, false);
         let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), report.as_bytes());
     }
     match result.status {

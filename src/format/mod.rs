@@ -58,39 +58,33 @@ impl FormatError {
 /// is formatted as if it had LF ones and written back with CRLF; a file
 /// that mixes the two, or holds a carriage return elsewhere, is refused.
 pub fn format_text(text: &str) -> Result<String, FormatError> {
-    let lines = text.matches('\n').count();
-    let returns = text.matches('\r').count();
-    if returns == 0 {
+    if !text.contains('\r') {
         return format_lf(text);
     }
-    if returns == lines && text.matches("\r\n").count() == lines {
-        let lf = text.replace("\r\n", "\n");
-        // Spans found in the LF text, moved back past the removed returns.
-        let original = |offset: usize| offset + lf[..offset.min(lf.len())].matches('\n').count();
-        return match format_lf(&lf) {
-            Ok(out) => Ok(out.replace('\n', "\r\n")),
-            Err(FormatError::Refused { construct, span }) => Err(FormatError::Refused {
-                construct,
-                span: Span::new(original(span.start), original(span.end)),
-            }),
-            Err(e) => Err(e),
-        };
+    // The first carriage return outside a CRLF, or line feed without one.
+    let bytes = text.as_bytes();
+    let stray = (0..bytes.len()).find(|&i| match bytes[i] {
+        b'\r' => bytes.get(i + 1) != Some(&b'\n'),
+        b'\n' => i == 0 || bytes[i - 1] != b'\r',
+        _ => false,
+    });
+    if let Some(at) = stray {
+        return Err(FormatError::refused(
+            "mixed line endings (CRLF and LF), or a carriage return inside a line",
+            Span::new(at, at + 1),
+        ));
     }
-    let at = text
-        .match_indices('\r')
-        .map(|(i, _)| i)
-        .find(|&i| !text[i..].starts_with("\r\n"))
-        .or_else(|| {
-            // Every return starts a CRLF, so some line ends with LF alone.
-            text.match_indices('\n')
-                .map(|(i, _)| i)
-                .find(|&i| i == 0 || text.as_bytes()[i - 1] != b'\r')
-        })
-        .unwrap_or(0);
-    Err(FormatError::refused(
-        "mixed line endings (CRLF and LF), or a carriage return inside a line",
-        Span::new(at, at + 1),
-    ))
+    let lf = text.replace("\r\n", "\n");
+    // Spans found in the LF text, moved back past the removed returns.
+    let original = |offset: usize| offset + lf[..offset.min(lf.len())].matches('\n').count();
+    match format_lf(&lf) {
+        Ok(out) => Ok(out.replace('\n', "\r\n")),
+        Err(FormatError::Refused { construct, span }) => Err(FormatError::Refused {
+            construct,
+            span: Span::new(original(span.start), original(span.end)),
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 fn format_lf(text: &str) -> Result<String, FormatError> {

@@ -115,16 +115,7 @@ fn alias_for<'a>(rule: &'a Rule, alias: &str, reference: &str) -> Option<&'a str
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::codes;
-    use crate::settings::Profile;
-
-    fn chained(file: &str) -> Vec<String> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-        codes(
-            &std::fs::read_to_string(path).expect("fixture"),
-            Profile::Sigma,
-        )
-    }
+    use crate::lint::testing::codes_of_file as chained;
 
     #[test]
     fn a_group_the_counted_correlation_does_not_carry_is_an_error() {

@@ -91,16 +91,7 @@ fn reaches(start: usize, target: usize, counts: &dyn Fn(usize) -> Vec<usize>) ->
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::codes;
-    use crate::settings::Profile;
-
-    fn lint(file: &str) -> Vec<String> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-        codes(
-            &std::fs::read_to_string(path).expect("fixture"),
-            Profile::Sigma,
-        )
-    }
+    use crate::lint::testing::codes_of_file as lint;
 
     #[test]
     fn correlations_counting_each_other_are_an_error() {

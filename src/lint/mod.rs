@@ -437,6 +437,15 @@ pub(crate) mod testing {
             .collect()
     }
 
+    /// [`codes`] for a fixture file of the repository (Sigma profile).
+    pub fn codes_of_file(relative: &str) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+        codes(
+            &std::fs::read_to_string(path).expect("fixture"),
+            Profile::Sigma,
+        )
+    }
+
     fn test_project() -> Project {
         Project {
             root: None,

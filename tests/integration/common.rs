@@ -14,6 +14,28 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// `stetho ARGS` from the repository root with `input` on standard input.
+pub fn stetho_with_stdin(args: &[&str], input: &[u8]) -> Run {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stetho"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run stetho");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    finished(args, child.wait_with_output().expect("wait"))
+}
+
 pub fn stetho_in(dir: &Path, args: &[&str]) -> Run {
     stetho_with_env(dir, args, &[])
 }
@@ -27,6 +49,11 @@ pub fn stetho_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         .envs(env.iter().copied())
         .output()
         .expect("run stetho");
+    finished(args, output)
+}
+
+/// A finished run, which must not have panicked.
+fn finished(args: &[&str], output: std::process::Output) -> Run {
     let run = Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -185,29 +185,8 @@ fn formatting_the_sigmahq_corpus_is_idempotent() {
 
 /// `stetho fmt ARGS` with `input` on standard input.
 fn fmt_stdin(input: &[u8], args: &[&str]) -> crate::common::Run {
-    use std::io::Write as _;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stetho"))
-        .arg("fmt")
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run stetho");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("write stdin");
-    let output = child.wait_with_output().expect("wait");
-    crate::common::Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    let args: Vec<&str> = std::iter::once("fmt").chain(args.iter().copied()).collect();
+    crate::common::stetho_with_stdin(&args, input)
 }
 
 #[test]

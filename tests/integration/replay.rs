@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use crate::common::{json_lines as jsonl, root, stetho};
+use crate::common::{json_lines as jsonl, root, stetho, stetho_with_stdin};
 
 #[test]
 fn defender_shaped_fixture_through_the_pipeline() {
@@ -81,22 +81,13 @@ fn json_arrays_stdin_and_gzip() {
     with_gz.push(gz_path);
     assert_eq!(jsonl(&stetho(&with_gz).stdout).len(), 1);
 
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_stetho"))
-        .args(args)
-        .arg("-")
-        .current_dir(root())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"{\"Image\":\"whoami.exe\",\"OriginalFileName\":\"whoami.exe\",\"CommandLine\":\"x /priv\"}\n")
-        .expect("write stdin");
-    let output = child.wait_with_output().expect("wait");
-    assert_eq!(jsonl(&String::from_utf8_lossy(&output.stdout)).len(), 1);
+    let mut from_stdin = args.to_vec();
+    from_stdin.push("-");
+    let run = stetho_with_stdin(
+        &from_stdin,
+        b"{\"Image\":\"whoami.exe\",\"OriginalFileName\":\"whoami.exe\",\"CommandLine\":\"x /priv\"}\n",
+    );
+    assert_eq!(jsonl(&run.stdout).len(), 1);
 }
 
 #[test]
@@ -254,17 +245,23 @@ fn registry_paths_are_computed_from_defender_columns() {
     );
 }
 
-/// Lines of `fixture` that `rule` (both under tests/replay/) hits.
-fn replay_lines(rule: &str, fixture: &str) -> Vec<u64> {
-    let run = stetho(&[
+/// `stetho replay` of `rules` over `fixture` (both under tests/replay/),
+/// hits as JSON Lines.
+fn replay_jsonl(rules: &str, fixture: &str) -> crate::common::Run {
+    stetho(&[
         "replay",
         "--no-config",
         "--rules",
-        &format!("tests/replay/{rule}"),
+        &format!("tests/replay/{rules}"),
         "--format",
         "jsonl",
         &format!("tests/replay/{fixture}"),
-    ]);
+    ])
+}
+
+/// Lines of `fixture` that `rule` (both under tests/replay/) hits.
+fn replay_lines(rule: &str, fixture: &str) -> Vec<u64> {
+    let run = replay_jsonl(rule, fixture);
     assert_eq!(run.code, 0, "{}", run.stderr);
     jsonl(&run.stdout)
         .iter()
@@ -373,15 +370,7 @@ fn security_rules_across_defender_tables_are_errors() {
 #[test]
 fn a_chained_correlation_may_sort_before_the_correlation_it_counts() {
     // a_repeated_bursts.yml counts `logon_burst`, defined in z_logon_burst.yml.
-    let run = stetho(&[
-        "replay",
-        "--no-config",
-        "--rules",
-        "tests/replay/chained_across_files",
-        "--format",
-        "jsonl",
-        "tests/replay/chained_across_files/events.ndjson",
-    ]);
+    let run = replay_jsonl("chained_across_files", "chained_across_files/events.ndjson");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let hits = jsonl(&run.stdout);
     assert_eq!(hits.len(), 1, "{}", run.stdout);
@@ -392,15 +381,7 @@ fn a_chained_correlation_may_sort_before_the_correlation_it_counts() {
 
 #[test]
 fn correlations_in_a_cycle_are_reported_where_the_cycle_closes() {
-    let run = stetho(&[
-        "replay",
-        "--no-config",
-        "--rules",
-        "tests/replay/correlation_cycle",
-        "--format",
-        "jsonl",
-        "tests/replay/chained_across_files/events.ndjson",
-    ]);
+    let run = replay_jsonl("correlation_cycle", "chained_across_files/events.ndjson");
     for at in ["cycle.yml:18:11", "cycle.yml:32:11"] {
         assert!(
             run.stderr.contains(&format!(
