@@ -399,6 +399,21 @@ enum Pending {
     Raw(usize, Vec<u8>),
 }
 
+/// What became of one line on a worker.
+enum Outcome {
+    Malformed(String),
+    Event(Matched),
+    /// A generator line: the events it produced, in order.
+    Generated(Vec<Matched>),
+}
+
+/// One event and the detection rules it matched; the event itself is only
+/// kept when a correlation or `--with-event` reads it after the batch.
+struct Matched {
+    event: Option<Value>,
+    rules: Vec<usize>,
+}
+
 /// State shared by all inputs of one replay.
 struct Run<'a> {
     rules: &'a [RuleLogic],
@@ -534,92 +549,98 @@ impl Run<'_> {
         let Some(p) = self.prepared.get(schema) else {
             return Ok(());
         };
-        // Parse on all cores, then expand generators and number the events
-        // in order.
+        // Each line is parsed, expanded, canonicalised and matched on one
+        // worker, in one go: an event is matched while its parsed form is
+        // still in the CPU's caches (parsing a whole batch first and
+        // matching it afterwards reads every event back from memory), and
+        // freed there too unless something after the batch reads it.
         let wanted = if self.options.keep_events {
             None
         } else {
             p.wanted.as_ref()
         };
-        let parsed: Vec<(Option<usize>, Result<Value, String>)> = batch
+        let keep_events = self.options.keep_events;
+        let correlator = &self.correlator;
+        let lines: Vec<(Option<usize>, Outcome)> = batch
             .par_drain(..)
-            .map(|pending| match pending {
-                Pending::Parsed(line, value) => (line, Ok(value)),
-                Pending::Raw(line, text) => (Some(line), parse_event(&text, wanted)),
-            })
-            .collect();
-        let mut events: Vec<(Option<usize>, usize, Value)> = Vec::with_capacity(parsed.len());
-        for (line, result) in parsed {
-            match result {
-                Err(message) => self.stats.malformed.push(Malformed {
-                    input,
-                    line,
-                    message,
-                }),
-                Ok(value) => match fixture::expand(&value, DEFAULT_TIMESTAMP_FIELDS) {
-                    Some(Ok(generated)) => {
-                        for e in generated {
-                            events.push((line, *next_index, e));
-                            *next_index += 1;
-                        }
-                    }
-                    Some(Err(message)) => self.stats.malformed.push(Malformed {
-                        input,
-                        line,
-                        message,
-                    }),
-                    None => {
-                        events.push((line, *next_index, value));
-                        *next_index += 1;
-                    }
-                },
-            }
-        }
-        for source in &p.canonical {
-            events
-                .par_iter_mut()
-                .for_each(|(_, _, e)| source.canonicalise(e));
-        }
-        let matched: Vec<Vec<usize>> = events
-            .par_iter()
             .map_init(
                 || p.set.scratch(),
-                |scratch, (_, _, event)| {
-                    let mut out = Vec::new();
-                    p.set.matching(event, scratch, &mut out);
-                    out
+                |scratch, pending| {
+                    let (line, parsed) = match pending {
+                        Pending::Parsed(line, value) => (line, Ok(value)),
+                        Pending::Raw(line, text) => (Some(line), parse_event(&text, wanted)),
+                    };
+                    let mut matched = |mut event: Value| {
+                        for source in &p.canonical {
+                            source.canonicalise(&mut event);
+                        }
+                        let mut rules = Vec::new();
+                        p.set.matching(&event, scratch, &mut rules);
+                        let needed = keep_events || rules.iter().any(|&r| correlator.uses(r));
+                        Matched {
+                            event: needed.then_some(event),
+                            rules,
+                        }
+                    };
+                    let outcome = match parsed {
+                        Err(message) => Outcome::Malformed(message),
+                        Ok(value) => match fixture::expand(&value, DEFAULT_TIMESTAMP_FIELDS) {
+                            Some(Ok(generated)) => Outcome::Generated(
+                                generated.into_iter().map(&mut matched).collect(),
+                            ),
+                            Some(Err(message)) => Outcome::Malformed(message),
+                            None => Outcome::Event(matched(value)),
+                        },
+                    };
+                    (line, outcome)
                 },
             )
             .collect();
         self.correlator.set_timestamp_fields(&p.timestamp_fields);
-        for ((line, index, event), rules_hit) in events.iter().zip(matched) {
-            let (line, index) = (*line, *index);
-            self.stats.events += 1;
-            let at = EventRef {
-                input,
-                line: line.unwrap_or(0),
-                index,
-            };
-            for &rule in &rules_hit {
-                if self.correlator.uses(rule) {
-                    self.correlator.observe(rule, event, at);
-                }
-                if self.rules[rule].hidden {
+        for (line, outcome) in &lines {
+            let events = match outcome {
+                Outcome::Malformed(message) => {
+                    self.stats.malformed.push(Malformed {
+                        input,
+                        line: *line,
+                        message: message.clone(),
+                    });
                     continue;
                 }
-                self.stats.hits += 1;
-                on_hit(&Hit {
-                    rule,
-                    at,
-                    line,
-                    event: self.options.keep_events.then(|| event.clone()),
-                });
+                Outcome::Event(event) => std::slice::from_ref(event),
+                Outcome::Generated(events) => events.as_slice(),
+            };
+            for Matched { event, rules } in events {
+                let at = EventRef {
+                    input,
+                    line: line.unwrap_or(0),
+                    index: *next_index,
+                };
+                *next_index += 1;
+                self.stats.events += 1;
+                for &rule in rules {
+                    if let Some(event) = event
+                        && self.correlator.uses(rule)
+                    {
+                        self.correlator.observe(rule, event, at);
+                    }
+                    if self.rules[rule].hidden {
+                        continue;
+                    }
+                    self.stats.hits += 1;
+                    on_hit(&Hit {
+                        rule,
+                        at,
+                        line: *line,
+                        event: if keep_events { event.clone() } else { None },
+                    });
+                }
             }
         }
-        // Freed on the worker threads that parsed them: a free from another
-        // thread takes the allocator's slower cross-thread path, for every
-        // value of every event.
-        events.into_par_iter().for_each(drop);
+        // Kept events are freed on the worker threads that parsed them: a
+        // free from another thread takes the allocator's slower
+        // cross-thread path.
+        lines.into_par_iter().for_each(drop);
         Ok(())
     }
 }

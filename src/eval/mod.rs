@@ -687,6 +687,20 @@ impl RuleSet {
                 .prefilter(false)
                 .build(&patterns)
                 .map_err(|e| (0, regex::Error::Syntax(e.to_string())))?;
+            if std::env::var_os("STETHO_DEBUG_INDEX").is_some() {
+                eprintln!(
+                    "field {field} always {} needles {} anchors {:?}",
+                    always_scan[k],
+                    patterns.len(),
+                    decides
+                        .iter()
+                        .flatten()
+                        .fold([0usize; 4], |mut a, (_, an)| {
+                            a[*an as usize] += 1;
+                            a
+                        })
+                );
+            }
             indexes.push(FieldIndex {
                 field,
                 always_scan: always_scan[k],
