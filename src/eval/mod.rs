@@ -487,6 +487,19 @@ pub struct RuleSet {
     /// once the rule has a literal hit, every field up to this one may
     /// complete it and is scanned.
     last_field: Vec<u16>,
+    /// Top-level keys the parser may scan as it reads them, with their
+    /// position in `indexes`.
+    prescan: foldhash::HashMap<String, u16>,
+    /// Fields whose values evaluation reads after the scan (a predicate
+    /// the scan does not decide, or the other side of a field reference).
+    read_after_scan: std::collections::HashSet<String>,
+}
+
+/// A value the parser hands to [`RuleSet::prescan`]: text straight from
+/// the input where it can, anything else parsed.
+pub enum PrescanValue<'a> {
+    Text(&'a str),
+    Json(&'a Value),
 }
 
 /// A predicate the field scan does not decide.
@@ -537,6 +550,11 @@ pub struct Scratch {
     memo_touched: Vec<u32>,
     /// Per field index: scanned for the current event.
     scanned: Vec<bool>,
+    /// The last field a rule with a literal hit reads; `None` before any.
+    needed_until: Option<u16>,
+    /// Fields the parser scanned for the current event (see
+    /// [`RuleSet::prescan_position`]), to catch a key given twice.
+    prescanned: Vec<u16>,
 }
 
 type Clause = Vec<(String, String)>;
@@ -687,20 +705,6 @@ impl RuleSet {
                 .prefilter(false)
                 .build(&patterns)
                 .map_err(|e| (0, regex::Error::Syntax(e.to_string())))?;
-            if std::env::var_os("STETHO_DEBUG_INDEX").is_some() {
-                eprintln!(
-                    "field {field} always {} needles {} anchors {:?}",
-                    always_scan[k],
-                    patterns.len(),
-                    decides
-                        .iter()
-                        .flatten()
-                        .fold([0usize; 4], |mut a, (_, an)| {
-                            a[*an as usize] += 1;
-                            a
-                        })
-                );
-            }
             indexes.push(FieldIndex {
                 field,
                 always_scan: always_scan[k],
@@ -708,6 +712,23 @@ impl RuleSet {
                 targets,
                 decides,
             });
+        }
+        let prescan = indexes
+            .iter()
+            .enumerate()
+            .filter(|(_, index)| index.always_scan && !index.field.contains('.'))
+            .map(|(k, index)| (index.field.clone(), k as u16))
+            .collect();
+        let mut read_after_scan = std::collections::HashSet::new();
+        for (pred, &decided) in compiler.preds.iter().zip(&decided) {
+            if let CTest::FieldRef { other, .. } = &pred.test {
+                read_after_scan.insert(other.clone());
+            }
+            if let Some(field) = &pred.field
+                && decided == NOT_DECIDED
+            {
+                read_after_scan.insert(field.clone());
+            }
         }
         Ok(RuleSet {
             exprs: compiled,
@@ -718,6 +739,8 @@ impl RuleSet {
             clause_count,
             indexes,
             last_field,
+            prescan,
+            read_after_scan,
         })
     }
 
@@ -731,72 +754,163 @@ impl RuleSet {
             ready: Vec::new(),
             lower: String::new(),
             scanned: vec![false; self.indexes.len()],
+            needed_until: None,
+            prescanned: Vec::new(),
         }
     }
 
-    /// Indices of the rules the event matches, in rule order.
+    /// The scan position of a top-level event key the parser may scan while
+    /// it reads the event, instead of [`RuleSet::matching`] looking the
+    /// field up afterwards: a field scanned for every event whose name is
+    /// a plain key (a dotted name may also be a path into nested objects).
+    pub fn prescan_position(&self, key: &str) -> Option<u16> {
+        self.prescan.get(key).copied()
+    }
+
+    /// Whether evaluation reads this field's value itself, beyond what the
+    /// scan decides. A prescanned field it does not read need not be kept
+    /// in the parsed event at all.
+    pub fn reads_value(&self, field: &str) -> bool {
+        self.prescan_position(field).is_none() || self.read_after_scan.contains(field)
+    }
+
+    /// Start an event whose prescannable fields the parser scans: every one
+    /// of them counts as scanned (an absent field holds nothing to find).
+    pub fn begin_prescan(&self, scratch: &mut Scratch) {
+        for &k in self.prescan.values() {
+            scratch.scanned[k as usize] = true;
+        }
+    }
+
+    /// Scan one value of a prescanned field as the parser reads it. Returns
+    /// `false` when the event gives the key a second time: the parsed event
+    /// keeps only the last value, so the scan must start over without
+    /// prescanning.
+    pub fn prescan(&self, position: u16, value: PrescanValue<'_>, scratch: &mut Scratch) -> bool {
+        if scratch.prescanned.contains(&position) {
+            return false;
+        }
+        scratch.prescanned.push(position);
+        let index = &self.indexes[position as usize];
+        match value {
+            PrescanValue::Text(text) => self.scan_text(index, text, scratch),
+            PrescanValue::Json(value) => self.scan_value(index, value, scratch),
+        }
+        true
+    }
+
+    /// Indices of the rules the event matches, in rule order. Fields the
+    /// parser already scanned (see [`RuleSet::begin_prescan`]) are not
+    /// scanned again.
     pub fn matching(&self, event: &Value, scratch: &mut Scratch, out: &mut Vec<usize>) {
         out.clear();
-        let mut buffer = String::new();
-        // The last field a rule with a literal hit reads; `None` before any.
-        let mut needed_until: Option<u16> = None;
         for (k, index) in self.indexes.iter().enumerate() {
-            if !index.always_scan && needed_until.is_none_or(|last| (k as u16) > last) {
+            if scratch.scanned[k]
+                || !index.always_scan && scratch.needed_until.is_none_or(|last| (k as u16) > last)
+            {
                 continue;
             }
             scratch.scanned[k] = true;
             event::any_value(event, &index.field, &mut |v| {
-                let Some(text) = event::text_of(v, &mut buffer) else {
-                    return false;
-                };
-                let haystack = if text.is_ascii() {
-                    text
-                } else {
-                    scratch.lower.clear();
-                    fold_into(text, &mut scratch.lower);
-                    scratch.lower.as_str()
-                };
-                scan_overlapping(
-                    &index.automaton,
-                    haystack.as_bytes(),
-                    |pattern, start, end| {
-                        for &(p, anchor) in &index.decides[pattern] {
-                            let holds = match anchor {
-                                Anchor::Whole => start == 0 && end == haystack.len(),
-                                Anchor::Start => start == 0,
-                                Anchor::End => end == haystack.len(),
-                                Anchor::Anywhere => true,
-                            };
-                            if holds && scratch.memo[p as usize] != 2 {
-                                scratch.memo[p as usize] = 2;
-                                scratch.memo_touched.push(p);
-                            }
-                        }
-                        for &(rule, clause) in &index.targets[pattern] {
-                            let rule = rule as usize;
-                            let bit = 1u8 << clause;
-                            let bits = &mut scratch.satisfied[rule];
-                            if *bits & bit != 0 {
-                                continue;
-                            }
-                            if *bits == 0 {
-                                scratch.touched.push(rule);
-                                let last = self.last_field[rule];
-                                needed_until = Some(needed_until.map_or(last, |n| n.max(last)));
-                            }
-                            *bits |= bit;
-                            if bits.count_ones() as u8 == self.clause_count[rule]
-                                && !scratch.candidate[rule]
-                            {
-                                scratch.candidate[rule] = true;
-                                scratch.ready.push(rule);
-                            }
-                        }
-                    },
-                );
+                self.scan_value(index, v, scratch);
                 false
             });
         }
+        self.evaluate(event, scratch, out);
+    }
+
+    /// Forget what the scans of the current event found.
+    pub fn reset(&self, scratch: &mut Scratch) {
+        for &i in &scratch.touched {
+            scratch.satisfied[i] = 0;
+            scratch.candidate[i] = false;
+        }
+        scratch.touched.clear();
+        scratch.ready.clear();
+        for &p in &scratch.memo_touched {
+            scratch.memo[p as usize] = 0;
+        }
+        scratch.memo_touched.clear();
+        scratch.scanned.fill(false);
+        scratch.needed_until = None;
+        scratch.prescanned.clear();
+    }
+
+    /// Scan one value of a field: text as text, numbers and booleans as
+    /// their JSON text, `null` as the empty string (see [`event::text_of`]).
+    fn scan_value(&self, index: &FieldIndex, value: &Value, scratch: &mut Scratch) {
+        match value {
+            Value::String(text) => self.scan_text(index, text, scratch),
+            Value::Array(items) if !items.is_empty() => {
+                for item in items {
+                    self.scan_value(index, item, scratch);
+                }
+            }
+            other => {
+                let mut buffer = String::new();
+                if let Some(text) = event::text_of(other, &mut buffer) {
+                    self.scan_text(index, text, scratch);
+                }
+            }
+        }
+    }
+
+    /// Find the field's literals in one text and record what they satisfy
+    /// and decide.
+    fn scan_text(&self, index: &FieldIndex, text: &str, scratch: &mut Scratch) {
+        let mut lower = std::mem::take(&mut scratch.lower);
+        let haystack = if text.is_ascii() {
+            text
+        } else {
+            lower.clear();
+            fold_into(text, &mut lower);
+            lower.as_str()
+        };
+        scan_overlapping(
+            &index.automaton,
+            haystack.as_bytes(),
+            |pattern, start, end| {
+                for &(p, anchor) in &index.decides[pattern] {
+                    let holds = match anchor {
+                        Anchor::Whole => start == 0 && end == haystack.len(),
+                        Anchor::Start => start == 0,
+                        Anchor::End => end == haystack.len(),
+                        Anchor::Anywhere => true,
+                    };
+                    if holds && scratch.memo[p as usize] != 2 {
+                        scratch.memo[p as usize] = 2;
+                        scratch.memo_touched.push(p);
+                    }
+                }
+                for &(rule, clause) in &index.targets[pattern] {
+                    let rule = rule as usize;
+                    let bit = 1u8 << clause;
+                    let bits = &mut scratch.satisfied[rule];
+                    if *bits & bit != 0 {
+                        continue;
+                    }
+                    if *bits == 0 {
+                        scratch.touched.push(rule);
+                        let last = self.last_field[rule];
+                        scratch.needed_until =
+                            Some(scratch.needed_until.map_or(last, |n| n.max(last)));
+                    }
+                    *bits |= bit;
+                    if bits.count_ones() as u8 == self.clause_count[rule]
+                        && !scratch.candidate[rule]
+                    {
+                        scratch.candidate[rule] = true;
+                        scratch.ready.push(rule);
+                    }
+                }
+            },
+        );
+        scratch.lower = lower;
+    }
+
+    /// Evaluate the candidate rules (and those without clauses) in full,
+    /// then reset the scratch space for the next event.
+    fn evaluate(&self, event: &Value, scratch: &mut Scratch, out: &mut Vec<usize>) {
         scratch.ready.extend_from_slice(&self.always);
         scratch.ready.sort_unstable();
         for &i in &scratch.ready {
@@ -832,17 +946,7 @@ impl RuleSet {
         if out.windows(2).any(|w| w[0] > w[1]) {
             out.sort_unstable();
         }
-        for &i in &scratch.touched {
-            scratch.satisfied[i] = 0;
-            scratch.candidate[i] = false;
-        }
-        scratch.touched.clear();
-        scratch.ready.clear();
-        for &p in &scratch.memo_touched {
-            scratch.memo[p as usize] = 0;
-        }
-        scratch.memo_touched.clear();
-        scratch.scanned.fill(false);
+        self.reset(scratch);
     }
 }
 

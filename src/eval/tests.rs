@@ -146,6 +146,17 @@ fn run_suite(path: &Path) -> Vec<String> {
                     "{name} #{i} ({why}): matched={got}, expected {want}; event {event}"
                 ));
             }
+            // Replay parses the event's text and scans fields as it reads
+            // them; that path must reach exactly the same rules.
+            if event.is_object() {
+                let text = serde_json::to_vec(&event).expect("serialises");
+                match crate::replay::match_text(&logic, &text) {
+                    Ok(replayed) if replayed == matched => {}
+                    other => failures.push(format!(
+                        "{name} #{i} ({why}): replay path gives {other:?}, evaluator {matched:?}"
+                    )),
+                }
+            }
         }
     }
     failures

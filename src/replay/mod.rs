@@ -16,12 +16,16 @@ use rayon::prelude::*;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::eval::RuleSet;
 use crate::eval::correlate::{CorrelationHit, Correlator, EventRef};
+use crate::eval::{RuleSet, Scratch};
 use crate::events::{self, Item};
 use crate::fixture;
 use crate::logic::{Body, RuleLogic};
 use crate::pipeline::{Pipelines, SelectError, Source};
+
+mod parse;
+
+use parse::{Keys, parse_event, parse_scanning};
 
 /// Event-time fields tried when the schema does not name one.
 pub const DEFAULT_TIMESTAMP_FIELDS: &[&str] = &[
@@ -99,8 +103,8 @@ pub struct Prepared {
     canonical: Vec<Source>,
     pub timestamp_fields: Vec<String>,
     /// Top-level keys worth parsing; `None` when every value is needed
-    /// (keyword searches, `--with-event`).
-    wanted: Option<WantedKeys>,
+    /// (keyword searches).
+    keys: Option<Keys>,
 }
 
 impl Prepared {
@@ -190,155 +194,42 @@ impl Prepared {
             };
             exprs.push(Some(expr));
         }
-        let wanted = wanted_keys(rules, &exprs, &canonical, &timestamp_fields);
         let set = RuleSet::new(&exprs).map_err(|(i, e)| ReplayError::Compile {
             rule: rules
                 .get(i)
                 .map_or_else(String::new, |r| r.key().to_string()),
             message: e.to_string(),
         })?;
+        // Only correlations read an event's time.
+        let correlated = rules.iter().any(|r| matches!(r.body, Body::Correlation(_)));
+        let times: &[String] = if correlated { &timestamp_fields } else { &[] };
+        let keys = Keys::new(&set, rules, &exprs, &canonical, times);
         Ok(Prepared {
             schema: schema.clone(),
             set,
             skipped,
             canonical,
             timestamp_fields,
-            wanted,
+            keys,
         })
     }
-}
 
-/// The top-level keys an event must keep for `exprs`, correlations and
-/// timestamps to see everything they read. Parsing only those keys (the
-/// rest of a line is skipped without building values) is most of what
-/// replay costs when few rules run; `None` means "everything" (keywords
-/// search every value).
-fn wanted_keys(
-    rules: &[RuleLogic],
-    exprs: &[Option<crate::logic::Expr>],
-    canonical: &[Source],
-    timestamp_fields: &[String],
-) -> Option<WantedKeys> {
-    use crate::logic::Test;
-    let mut paths: Vec<String> = timestamp_fields.to_vec();
-    for expr in exprs.iter().flatten() {
-        for pred in expr.preds() {
-            paths.push(pred.field.clone()?);
-            if let Test::FieldRef { other, .. } = &pred.test {
-                paths.push(other.clone());
+    /// Parse one line. Returns whether the rule set's scan ran while
+    /// parsing (it does unless every value must be kept, or a pipeline
+    /// rewrites the event before matching).
+    fn parse(
+        &self,
+        text: &[u8],
+        keep_events: bool,
+        scratch: &mut Scratch,
+    ) -> (Result<Value, String>, bool) {
+        match &self.keys {
+            Some(keys) if !keep_events && self.canonical.is_empty() => {
+                parse_scanning(text, keys, &self.set, scratch)
             }
+            Some(keys) if !keep_events => (parse_event(text, Some(&keys.plain)), false),
+            _ => (parse_event(text, None), false),
         }
-    }
-    for rule in rules {
-        if let Body::Correlation(c) = &rule.body {
-            paths.extend(c.group_by.iter().cloned());
-            paths.extend(c.field.iter().cloned());
-            paths.extend(c.aliases.values().flat_map(|m| m.values().cloned()));
-        }
-    }
-    for source in canonical {
-        paths.extend(source.columns.values().cloned());
-        for (_, computed) in source.computed() {
-            paths.extend(computed.inputs().into_iter().map(str::to_string));
-        }
-    }
-    // Generator lines keep their spec and event.
-    paths.push(fixture::GENERATOR_KEY.to_string());
-    paths.push("event".to_string());
-    // A dotted path may be one flat key or a walk from any of its prefixes.
-    let mut keys = WantedKeys::default();
-    for path in paths {
-        for (i, _) in path.match_indices('.') {
-            keys.insert(path[..i].to_string());
-        }
-        keys.insert(path);
-    }
-    Some(keys)
-}
-
-/// The top-level keys replay parses. Every key of every event is looked up
-/// here, so the hash is a fast one (foldhash) rather than the standard
-/// library's DoS-resistant SipHash: the keys are the rules' own field
-/// names, and an event can only choose which lookups happen, not make them
-/// collide.
-type WantedKeys = foldhash::HashSet<String>;
-
-/// Parse one event, keeping only the wanted top-level keys.
-fn parse_event(text: &[u8], wanted: Option<&WantedKeys>) -> Result<Value, String> {
-    let Some(wanted) = wanted else {
-        return serde_json::from_slice(text).map_err(|e| events::json_error(&e));
-    };
-    // One UTF-8 check of the whole line is cheaper than serde_json's check
-    // of each string in it (a few dozen per event); a line that is not
-    // UTF-8 takes the byte path, which reports where.
-    match std::str::from_utf8(text) {
-        Ok(text) => filtered(serde_json::Deserializer::from_str(text), wanted),
-        Err(_) => filtered(serde_json::Deserializer::from_slice(text), wanted),
-    }
-}
-
-fn filtered<'de, R: serde_json::de::Read<'de>>(
-    mut de: serde_json::Deserializer<R>,
-    wanted: &WantedKeys,
-) -> Result<Value, String> {
-    let value = serde::de::DeserializeSeed::deserialize(Filtered(wanted), &mut de)
-        .map_err(|e| events::json_error(&e))?;
-    de.end().map_err(|e| events::json_error(&e))?;
-    Ok(value)
-}
-
-/// Deserializes an event object, skipping values of keys nobody reads.
-struct Filtered<'a>(&'a WantedKeys);
-
-impl<'de> serde::de::DeserializeSeed<'de> for Filtered<'_> {
-    type Value = Value;
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Filtered<'_> {
-    type Value = Value;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an event object")
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = serde_json::Map::new();
-        while let Some(key) = map.next_key_seed(KeyFilter(self.0))? {
-            match key {
-                Some(key) => {
-                    let value: Value = map.next_value()?;
-                    out.insert(key, value);
-                }
-                None => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(Value::Object(out))
-    }
-}
-
-/// A key: kept (owned) when wanted, otherwise dropped without allocating.
-struct KeyFilter<'a>(&'a WantedKeys);
-
-impl<'de> serde::de::DeserializeSeed<'de> for KeyFilter<'_> {
-    type Value = Option<String>;
-    fn deserialize<D: serde::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Option<String>, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl serde::de::Visitor<'_> for KeyFilter<'_> {
-    type Value = Option<String>;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a key")
-    }
-    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Option<String>, E> {
-        Ok(self.0.contains(key).then(|| key.to_string()))
     }
 }
 
@@ -397,6 +288,20 @@ pub struct Options<'a> {
 enum Pending {
     Parsed(Option<usize>, Value),
     Raw(usize, Vec<u8>),
+}
+
+/// The detection rules one event's JSON text matches, taken the way replay
+/// takes a line (parsed with its key filter and field scan). For tests that
+/// hold this path to the evaluator's answer on parsed values.
+#[cfg(test)]
+pub(crate) fn match_text(rules: &[RuleLogic], text: &[u8]) -> Result<Vec<usize>, String> {
+    let prepared = Prepared::new(rules, &Schema::Sigma, &Pipelines::default(), None)
+        .map_err(|e| e.to_string())?;
+    let mut scratch = prepared.set.scratch();
+    let (parsed, _) = prepared.parse(text, false, &mut scratch);
+    let mut out = Vec::new();
+    prepared.set.matching(&parsed?, &mut scratch, &mut out);
+    Ok(out)
 }
 
 /// What became of one line on a worker.
@@ -554,11 +459,6 @@ impl Run<'_> {
         // still in the CPU's caches (parsing a whole batch first and
         // matching it afterwards reads every event back from memory), and
         // freed there too unless something after the batch reads it.
-        let wanted = if self.options.keep_events {
-            None
-        } else {
-            p.wanted.as_ref()
-        };
         let keep_events = self.options.keep_events;
         let correlator = &self.correlator;
         let lines: Vec<(Option<usize>, Outcome)> = batch
@@ -566,10 +466,22 @@ impl Run<'_> {
             .map_init(
                 || p.set.scratch(),
                 |scratch, pending| {
-                    let (line, parsed) = match pending {
-                        Pending::Parsed(line, value) => (line, Ok(value)),
-                        Pending::Raw(line, text) => (Some(line), parse_event(&text, wanted)),
+                    let (line, (parsed, scanned)) = match pending {
+                        Pending::Parsed(line, value) => (line, (Ok(value), false)),
+                        Pending::Raw(line, text) => {
+                            (Some(line), p.parse(&text, keep_events, scratch))
+                        }
                     };
+                    let value = match parsed {
+                        Ok(value) => value,
+                        Err(message) => return (line, Outcome::Malformed(message)),
+                    };
+                    let expanded = fixture::expand(&value, DEFAULT_TIMESTAMP_FIELDS);
+                    if scanned && expanded.is_some() {
+                        // The scan saw the generator line, not the events
+                        // it makes.
+                        p.set.reset(scratch);
+                    }
                     let mut matched = |mut event: Value| {
                         for source in &p.canonical {
                             source.canonicalise(&mut event);
@@ -582,15 +494,12 @@ impl Run<'_> {
                             rules,
                         }
                     };
-                    let outcome = match parsed {
-                        Err(message) => Outcome::Malformed(message),
-                        Ok(value) => match fixture::expand(&value, DEFAULT_TIMESTAMP_FIELDS) {
-                            Some(Ok(generated)) => Outcome::Generated(
-                                generated.into_iter().map(&mut matched).collect(),
-                            ),
-                            Some(Err(message)) => Outcome::Malformed(message),
-                            None => Outcome::Event(matched(value)),
-                        },
+                    let outcome = match expanded {
+                        Some(Ok(generated)) => {
+                            Outcome::Generated(generated.into_iter().map(&mut matched).collect())
+                        }
+                        Some(Err(message)) => Outcome::Malformed(message),
+                        None => Outcome::Event(matched(value)),
                     };
                     (line, outcome)
                 },
@@ -642,33 +551,5 @@ impl Run<'_> {
         // cross-thread path.
         lines.into_par_iter().for_each(drop);
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parsing_keeps_only_wanted_keys_and_their_prefixes() {
-        let wanted: WantedKeys = ["Image", "Status", "Status.additionalDetails", "ehr.action"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let event = parse_event(
-            br#"{"Image":"a","Other":{"deep":[1,2,3]},"Status":{"additionalDetails":"x"},"ehr.action":"view"}"#,
-            Some(&wanted),
-        )
-        .expect("parses");
-        assert_eq!(
-            event,
-            serde_json::json!({"Image": "a", "Status": {"additionalDetails": "x"}, "ehr.action": "view"})
-        );
-        assert!(parse_event(b"[1, 2]", Some(&wanted)).is_err());
-        assert!(parse_event(b"{\"Image\": \"a\"} trailing", Some(&wanted)).is_err());
-        assert_eq!(
-            parse_event(b"{\"Other\": 1}", None).expect("parses"),
-            serde_json::json!({"Other": 1})
-        );
     }
 }
