@@ -10,6 +10,7 @@
 pub mod correlate;
 pub mod event;
 pub mod nhs;
+mod scan;
 
 use std::cell::RefCell;
 
@@ -517,7 +518,7 @@ struct FieldIndex {
     /// matched, cannot become a candidate (a 1,000-rule set reads a dozen
     /// fields, most events need two or three of them).
     always_scan: bool,
-    automaton: aho_corasick::dfa::DFA,
+    scanner: scan::Scanner,
     /// For each pattern of the automaton, the (rule, clause) pairs it serves.
     targets: Vec<Vec<(u32, u8)>>,
     /// For each pattern, the predicates it decides, with where the literal
@@ -690,25 +691,12 @@ impl RuleSet {
                 targets.push(t);
                 decides.push(d);
             }
-            // A DFA even for thousands of needles: the overlapping scan of
-            // every event's field is the hottest loop of a large rule set,
-            // and a DFA takes one table lookup per byte where the default
-            // (an NFA past a few hundred needles) follows failure links.
-            // Built once per set, a few megabytes at most. No prefilter:
-            // with hundreds of needles nearly every byte can start one, and
-            // re-entering the prefilter at each return to the start state
-            // costs more than the table lookups it would skip.
-            let automaton = aho_corasick::dfa::DFA::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .start_kind(aho_corasick::StartKind::Unanchored)
-                .prefilter(false)
-                .build(&patterns)
-                .map_err(|e| (0, regex::Error::Syntax(e.to_string())))?;
+            let scanner =
+                scan::Scanner::new(&patterns).map_err(|e| (0, regex::Error::Syntax(e)))?;
             indexes.push(FieldIndex {
                 field,
                 always_scan: always_scan[k],
-                automaton,
+                scanner,
                 targets,
                 decides,
             });
@@ -866,10 +854,9 @@ impl RuleSet {
             fold_into(text, &mut lower);
             lower.as_str()
         };
-        scan_overlapping(
-            &index.automaton,
-            haystack.as_bytes(),
-            |pattern, start, end| {
+        index
+            .scanner
+            .scan(haystack.as_bytes(), |pattern, start, end| {
                 for &(p, anchor) in &index.decides[pattern] {
                     let holds = match anchor {
                         Anchor::Whole => start == 0 && end == haystack.len(),
@@ -903,8 +890,7 @@ impl RuleSet {
                         scratch.ready.push(rule);
                     }
                 }
-            },
-        );
+            });
         scratch.lower = lower;
     }
 
@@ -947,41 +933,6 @@ impl RuleSet {
             out.sort_unstable();
         }
         self.reset(scratch);
-    }
-}
-
-/// Report every occurrence of every needle of `dfa` in `haystack` as
-/// (pattern, start, end), overlapping ones included.
-///
-/// The same walk as the crate's overlapping iterator, written against the
-/// concrete DFA so the per-byte step (one class lookup, one transition
-/// lookup, one comparison) is inlined: this loop runs over every byte of
-/// every scanned field of every event.
-#[inline]
-fn scan_overlapping(
-    dfa: &aho_corasick::dfa::DFA,
-    haystack: &[u8],
-    mut on_match: impl FnMut(usize, usize, usize),
-) {
-    use aho_corasick::Anchored;
-    use aho_corasick::automaton::Automaton;
-    let Ok(mut state) = dfa.start_state(Anchored::No) else {
-        return;
-    };
-    for (i, &byte) in haystack.iter().enumerate() {
-        state = dfa.next_state(Anchored::No, state, byte);
-        if dfa.is_special(state) {
-            if dfa.is_dead(state) {
-                return;
-            }
-            if dfa.is_match(state) {
-                for k in 0..dfa.match_len(state) {
-                    let pattern = dfa.match_pattern(state, k);
-                    let end = i + 1;
-                    on_match(pattern.as_usize(), end - dfa.pattern_len(pattern), end);
-                }
-            }
-        }
     }
 }
 

@@ -1,0 +1,204 @@
+//! The literal scan: every needle of a field found in one pass over a
+//! value, overlapping occurrences included, ASCII case-insensitively.
+//!
+//! This loop runs over every byte of every scanned field of every event,
+//! and with a thousand rules a field's automaton holds over a thousand
+//! needles and tens of thousands of states. What it costs is then memory
+//! latency, not instructions: each byte reads one transition, and a
+//! transition table of several megabytes does not stay in the CPU's
+//! caches. So the automaton (Aho-Corasick's, built by the `aho-corasick`
+//! crate as an NFA) is laid out here as a table made for the scan:
+//!
+//! - states in breadth-first order from the start state, so the shallow
+//!   states, where a scan spends nearly all its time, share a few cache
+//!   lines instead of being spread over the whole table;
+//! - rows exactly as wide as the number of byte classes (bytes no needle
+//!   holds share one class, as do the two cases of a letter), not rounded
+//!   up to a power of two;
+//! - a flag on each transition into a state where needles end, so the
+//!   loop tests a bit of the value it already holds.
+
+use aho_corasick::automaton::Automaton;
+use aho_corasick::nfa::noncontiguous;
+use aho_corasick::{Anchored, MatchKind};
+
+/// Set on a transition into a state where needles end.
+const ENDS_NEEDLES: u32 = 1 << 31;
+
+pub struct Scanner {
+    /// Byte to class.
+    classes: [u8; 256],
+    /// Classes, the width of a row.
+    stride: usize,
+    /// One row per state; an entry is the target row's offset in this
+    /// table, plus [`ENDS_NEEDLES`]. The start state is row 0.
+    transitions: Vec<u32>,
+    /// Per state, its range in `ends`.
+    ending: Vec<(u32, u32)>,
+    /// (needle, length) for every needle each state ends.
+    ends: Vec<(u32, u32)>,
+}
+
+impl Scanner {
+    pub fn new<N: AsRef<[u8]>>(needles: &[N]) -> Result<Scanner, String> {
+        let nfa = noncontiguous::Builder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(needles)
+            .map_err(|e| e.to_string())?;
+        let (classes, representatives) = byte_classes(needles);
+        let stride = representatives.len();
+        let start = nfa.start_state(Anchored::No).map_err(|e| e.to_string())?;
+        // Breadth-first from the start state: `order` lists the NFA's
+        // states in row order, `row_of` inverts it.
+        let mut order = vec![start];
+        let mut row_of = std::collections::HashMap::from([(start, 0u32)]);
+        let mut targets: Vec<u32> = Vec::new();
+        let mut next_row = 0;
+        while next_row < order.len() {
+            let state = order[next_row];
+            for &byte in &representatives {
+                let target = nfa.next_state(Anchored::No, state, byte);
+                let row = *row_of.entry(target).or_insert_with(|| {
+                    order.push(target);
+                    (order.len() - 1) as u32
+                });
+                targets.push(row);
+            }
+            next_row += 1;
+        }
+        if order.len().saturating_mul(stride) >= ENDS_NEEDLES as usize {
+            return Err(format!(
+                "{} needles make too large an automaton",
+                needles.len()
+            ));
+        }
+        let mut ending = Vec::with_capacity(order.len());
+        let mut ends = Vec::new();
+        for &state in &order {
+            let first = ends.len() as u32;
+            if nfa.is_match(state) {
+                for k in 0..nfa.match_len(state) {
+                    let needle = nfa.match_pattern(state, k);
+                    ends.push((needle.as_u32(), nfa.pattern_len(needle) as u32));
+                }
+            }
+            ending.push((first, ends.len() as u32));
+        }
+        let transitions = targets
+            .into_iter()
+            .map(|row| {
+                let (first, last) = ending[row as usize];
+                let flag = if first < last { ENDS_NEEDLES } else { 0 };
+                (row * stride as u32) | flag
+            })
+            .collect();
+        Ok(Scanner {
+            classes,
+            stride,
+            transitions,
+            ending,
+            ends,
+        })
+    }
+
+    /// Call `on_match(needle, start, end)` for every occurrence of every
+    /// needle in `haystack`, in order of their ends.
+    #[inline]
+    pub fn scan(&self, haystack: &[u8], mut on_match: impl FnMut(usize, usize, usize)) {
+        let mut state = 0usize;
+        for (i, &byte) in haystack.iter().enumerate() {
+            let entry = self.transitions[state + usize::from(self.classes[usize::from(byte)])];
+            state = (entry & !ENDS_NEEDLES) as usize;
+            if entry & ENDS_NEEDLES != 0 {
+                let (first, last) = self.ending[state / self.stride];
+                for &(needle, len) in &self.ends[first as usize..last as usize] {
+                    let end = i + 1;
+                    on_match(needle as usize, end - len as usize, end);
+                }
+            }
+        }
+    }
+}
+
+/// Partition the bytes into classes the automaton cannot tell apart: every
+/// byte no needle holds is class 0, and each byte a needle holds has a
+/// class of its own, shared with its other case for an ASCII letter.
+/// Returns the class of each byte and one byte of each class.
+fn byte_classes<N: AsRef<[u8]>>(needles: &[N]) -> ([u8; 256], Vec<u8>) {
+    let mut used = [false; 256];
+    for needle in needles {
+        for &byte in needle.as_ref() {
+            used[usize::from(byte.to_ascii_lowercase())] = true;
+        }
+    }
+    let mut classes = [0u8; 256];
+    let mut representatives = vec![
+        (0..=255u8)
+            .find(|&b| !used[usize::from(b.to_ascii_lowercase())])
+            .unwrap_or(0),
+    ];
+    for byte in 0..=255u8 {
+        if used[usize::from(byte)] && !byte.is_ascii_uppercase() {
+            // At most 256 - 26 classes: the cast cannot truncate.
+            classes[usize::from(byte)] = representatives.len() as u8;
+            representatives.push(byte);
+        }
+    }
+    for upper in b'A'..=b'Z' {
+        classes[usize::from(upper)] = classes[usize::from(upper.to_ascii_lowercase())];
+    }
+    (classes, representatives)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn occurrences(scanner: &Scanner, haystack: &str) -> Vec<(usize, usize, usize)> {
+        let mut found = Vec::new();
+        scanner.scan(haystack.as_bytes(), |n, s, e| found.push((n, s, e)));
+        found.sort_unstable();
+        found
+    }
+
+    fn reference(needles: &[String], haystack: &str) -> Vec<(usize, usize, usize)> {
+        let automaton = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(needles)
+            .expect("builds");
+        let mut found: Vec<_> = automaton
+            .find_overlapping_iter(haystack)
+            .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+            .collect();
+        found.sort_unstable();
+        found
+    }
+
+    #[test]
+    fn finds_overlapping_needles_in_either_case() {
+        let needles = ["he", "she", "hers", "\\cmd.exe", "cmd"];
+        let scanner = Scanner::new(&needles).expect("builds");
+        assert_eq!(
+            occurrences(&scanner, "uSHErs C:\\CMD.EXE"),
+            vec![(0, 2, 4), (1, 1, 4), (2, 2, 6), (3, 9, 17), (4, 10, 13)]
+        );
+        assert_eq!(occurrences(&scanner, ""), vec![]);
+    }
+
+    proptest! {
+        /// The same occurrences as the crate's own overlapping search, over
+        /// a small alphabet (so needles overlap and share prefixes a lot)
+        /// with both cases and a non-ASCII letter.
+        #[test]
+        fn agrees_with_aho_corasick(
+            needles in proptest::collection::vec("[abAB.é]{1,7}", 1..40),
+            haystack in "[abcABC.é]{0,40}",
+        ) {
+            let lowered: Vec<String> = needles.iter().map(|n| n.to_ascii_lowercase()).collect();
+            let scanner = Scanner::new(&lowered).expect("builds");
+            prop_assert_eq!(occurrences(&scanner, &haystack), reference(&lowered, &haystack));
+        }
+    }
+}
