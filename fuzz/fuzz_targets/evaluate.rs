@@ -3,12 +3,15 @@
 //! reported and skipped), fixture generator lines expanded, events
 //! canonicalised by the healthcare pipeline's sources, matched against a
 //! fixed rule set (the shipped detections and the engine tests, loaded
-//! once), and detection hits fed to the correlator.
+//! once), and detection hits fed to the correlator. Each NDJSON line is
+//! also matched the way replay reads it (only the keys rules read, fields
+//! scanned as the parser meets them), which must give the same rules as
+//! the fully parsed event.
 #![no_main]
 
 use std::io::{BufRead, Cursor};
 use std::path::PathBuf;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -17,7 +20,7 @@ use stetho::eval::correlate::{Correlator, EventRef};
 use stetho::events::{self, Item};
 use stetho::logic::{Body, RuleLogic};
 use stetho::pipeline::Source;
-use stetho::replay::DEFAULT_TIMESTAMP_FIELDS;
+use stetho::replay::{DEFAULT_TIMESTAMP_FIELDS, LineMatcher};
 
 /// Events matched per input at most: a generator line may stand for up to
 /// `fixture::MAX_GENERATED` events, which is a replay's business, not this
@@ -26,6 +29,11 @@ const MAX_EVENTS: usize = 256;
 
 struct Fixed {
     rules: Vec<RuleLogic>,
+    /// The rules without keyword searches (which make replay parse every
+    /// key, so nothing is scanned while parsing), compiled on their own
+    /// and as replay reads lines.
+    scanned: RuleSet,
+    lines: Mutex<LineMatcher>,
     set: RuleSet,
     canonical: Vec<Source>,
 }
@@ -36,15 +44,7 @@ static FIXED: LazyLock<Fixed> = LazyLock::new(|| {
     let project = stetho::settings::Project::without_config();
     let lowered = stetho::commands::lower(&paths, &project).expect("rules load");
     assert!(!lowered.rules.is_empty(), "no rules loaded");
-    let exprs: Vec<_> = lowered
-        .rules
-        .iter()
-        .map(|r| match &r.body {
-            Body::Detection(e) => Some(e.clone()),
-            Body::Correlation(_) => None,
-        })
-        .collect();
-    let set = RuleSet::new(&exprs).expect("rules compile");
+    let set = RuleSet::new(&detections(&lowered.rules)).expect("rules compile");
     let canonical = lowered
         .pipelines
         .get("healthcare")
@@ -56,18 +56,51 @@ static FIXED: LazyLock<Fixed> = LazyLock::new(|| {
                 .collect()
         })
         .unwrap_or_default();
+    let without_keywords: Vec<RuleLogic> = lowered
+        .rules
+        .iter()
+        .filter(|r| match &r.body {
+            Body::Detection(e) => e.preds().iter().all(|p| p.field.is_some()),
+            Body::Correlation(_) => true,
+        })
+        .cloned()
+        .collect();
+    let scanned = RuleSet::new(&detections(&without_keywords)).expect("rules compile");
+    let lines = Mutex::new(LineMatcher::new(&without_keywords).expect("rules compile"));
     Fixed {
+        scanned,
+        lines,
         rules: lowered.rules,
         set,
         canonical,
     }
 });
 
+fn detections(rules: &[RuleLogic]) -> Vec<Option<stetho::logic::Expr>> {
+    rules
+        .iter()
+        .map(|r| match &r.body {
+            Body::Detection(e) => Some(e.clone()),
+            Body::Correlation(_) => None,
+        })
+        .collect()
+}
+
 fuzz_target!(|data: &[u8]| {
     let fixed = &*FIXED;
     let mut events: Vec<Value> = Vec::new();
     let reader: Box<dyn BufRead + Send> = Box::new(Cursor::new(data.to_vec()));
+    let mut lines = fixed.lines.lock().unwrap_or_else(|e| e.into_inner());
     let _ = events::read(reader, &mut |item| {
+        if let Item::Raw { text, .. } = &item
+            && let Ok(replayed) = lines.matching(text)
+            && let Ok(event) = serde_json::from_slice::<Value>(text)
+        {
+            let mut scratch = fixed.scanned.scratch();
+            let mut plain = Vec::new();
+            fixed.scanned.matching(&event, &mut scratch, &mut plain);
+            assert_eq!(replayed, plain, "replay's parse disagrees on {event}");
+        }
         if let Item::Event { event, .. } = item.parsed() {
             match stetho::fixture::expand(&event, DEFAULT_TIMESTAMP_FIELDS) {
                 Some(Ok(generated)) => events.extend(generated),

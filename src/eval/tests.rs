@@ -150,7 +150,10 @@ fn run_suite(path: &Path) -> Vec<String> {
             // them; that path must reach exactly the same rules.
             if event.is_object() {
                 let text = serde_json::to_vec(&event).expect("serialises");
-                match crate::replay::match_text(&logic, &text) {
+                let replayed = crate::replay::LineMatcher::new(&logic)
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut m| m.matching(&text));
+                match replayed {
                     Ok(replayed) if replayed == matched => {}
                     other => failures.push(format!(
                         "{name} #{i} ({why}): replay path gives {other:?}, evaluator {matched:?}"

@@ -290,18 +290,31 @@ enum Pending {
     Raw(usize, Vec<u8>),
 }
 
-/// The detection rules one event's JSON text matches, taken the way replay
-/// takes a line (parsed with its key filter and field scan). For tests that
-/// hold this path to the evaluator's answer on parsed values.
-#[cfg(test)]
-pub(crate) fn match_text(rules: &[RuleLogic], text: &[u8]) -> Result<Vec<usize>, String> {
-    let prepared = Prepared::new(rules, &Schema::Sigma, &Pipelines::default(), None)
-        .map_err(|e| e.to_string())?;
-    let mut scratch = prepared.set.scratch();
-    let (parsed, _) = prepared.parse(text, false, &mut scratch);
-    let mut out = Vec::new();
-    prepared.set.matching(&parsed?, &mut scratch, &mut out);
-    Ok(out)
+/// Matches single NDJSON lines the way replay takes them (parsed with its
+/// key filter, fields scanned as they are read) against rules in the
+/// `sigma` schema. For the tests and the fuzz target that hold this path to
+/// the evaluator's answer on fully parsed values.
+pub struct LineMatcher {
+    prepared: Prepared,
+    scratch: Scratch,
+}
+
+impl LineMatcher {
+    pub fn new(rules: &[RuleLogic]) -> Result<LineMatcher, ReplayError> {
+        let prepared = Prepared::new(rules, &Schema::Sigma, &Pipelines::default(), None)?;
+        let scratch = prepared.set.scratch();
+        Ok(LineMatcher { prepared, scratch })
+    }
+
+    /// The detection rules the line matches, or why it does not parse.
+    pub fn matching(&mut self, line: &[u8]) -> Result<Vec<usize>, String> {
+        let (parsed, _) = self.prepared.parse(line, false, &mut self.scratch);
+        let mut out = Vec::new();
+        self.prepared
+            .set
+            .matching(&parsed?, &mut self.scratch, &mut out);
+        Ok(out)
+    }
 }
 
 /// What became of one line on a worker.
