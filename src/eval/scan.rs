@@ -30,8 +30,10 @@ pub struct Scanner {
     classes: [u8; 256],
     /// Classes, the width of a row.
     stride: usize,
-    /// One row per state; an entry is the target row's offset in this
-    /// table, plus [`ENDS_NEEDLES`]. The start state is row 0.
+    /// One row per state; the start state is row 0. An entry is the target
+    /// row's offset in this table, or, for a state where needles end,
+    /// [`ENDS_NEEDLES`] plus the row's number (which indexes `ending`
+    /// without a division).
     transitions: Vec<u32>,
     /// Per state, its range in `ends`.
     ending: Vec<(u32, u32)>,
@@ -89,8 +91,11 @@ impl Scanner {
             .into_iter()
             .map(|row| {
                 let (first, last) = ending[row as usize];
-                let flag = if first < last { ENDS_NEEDLES } else { 0 };
-                (row * stride as u32) | flag
+                if first < last {
+                    ENDS_NEEDLES | row
+                } else {
+                    row * stride as u32
+                }
             })
             .collect();
         Ok(Scanner {
@@ -109,9 +114,12 @@ impl Scanner {
         let mut state = 0usize;
         for (i, &byte) in haystack.iter().enumerate() {
             let entry = self.transitions[state + usize::from(self.classes[usize::from(byte)])];
-            state = (entry & !ENDS_NEEDLES) as usize;
-            if entry & ENDS_NEEDLES != 0 {
-                let (first, last) = self.ending[state / self.stride];
+            if entry & ENDS_NEEDLES == 0 {
+                state = entry as usize;
+            } else {
+                let row = (entry & !ENDS_NEEDLES) as usize;
+                state = row * self.stride;
+                let (first, last) = self.ending[row];
                 for &(needle, len) in &self.ends[first as usize..last as usize] {
                     let end = i + 1;
                     on_match(needle as usize, end - len as usize, end);
