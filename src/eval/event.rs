@@ -40,7 +40,9 @@ fn any_value_in(value: &Value, rest: &str, visit: &mut dyn FnMut(&Value) -> bool
     }
 }
 
-fn fan_out(value: &Value, visit: &mut dyn FnMut(&Value) -> bool) -> bool {
+/// Call `visit` for a value, or for each element of an array (nested
+/// arrays flattened), until it returns `true`.
+pub fn fan_out(value: &Value, visit: &mut dyn FnMut(&Value) -> bool) -> bool {
     match value {
         Value::Array(items) if !items.is_empty() => items.iter().any(|i| fan_out(i, visit)),
         other => visit(other),

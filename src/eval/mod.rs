@@ -799,8 +799,11 @@ impl RuleSet {
                 continue;
             }
             scratch.scanned[k] = true;
+            let mut buffer = String::new();
             event::any_value(event, &index.field, &mut |v| {
-                self.scan_value(index, v, scratch);
+                if let Some(text) = event::text_of(v, &mut buffer) {
+                    self.scan_text(index, text, scratch);
+                }
                 false
             });
         }
@@ -827,20 +830,13 @@ impl RuleSet {
     /// Scan one value of a field: text as text, numbers and booleans as
     /// their JSON text, `null` as the empty string (see [`event::text_of`]).
     fn scan_value(&self, index: &FieldIndex, value: &Value, scratch: &mut Scratch) {
-        match value {
-            Value::String(text) => self.scan_text(index, text, scratch),
-            Value::Array(items) if !items.is_empty() => {
-                for item in items {
-                    self.scan_value(index, item, scratch);
-                }
+        let mut buffer = String::new();
+        event::fan_out(value, &mut |v| {
+            if let Some(text) = event::text_of(v, &mut buffer) {
+                self.scan_text(index, text, scratch);
             }
-            other => {
-                let mut buffer = String::new();
-                if let Some(text) = event::text_of(other, &mut buffer) {
-                    self.scan_text(index, text, scratch);
-                }
-            }
-        }
+            false
+        });
     }
 
     /// Find the field's literals in one text and record what they satisfy
