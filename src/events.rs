@@ -32,7 +32,7 @@ pub fn json_error(e: &serde_json::Error) -> String {
 
 /// One item read from an input.
 #[derive(Debug)]
-pub enum Item {
+pub enum Item<'a> {
     Event {
         /// 1-based line for NDJSON; `None` for JSON arrays and documents.
         line: Option<usize>,
@@ -41,19 +41,20 @@ pub enum Item {
         event: Value,
     },
     /// An NDJSON line not parsed yet: parsing is left to the consumer so
-    /// it can run on all cores.
-    Raw { line: usize, text: Vec<u8> },
+    /// it can run on all cores. The text is borrowed from the reader's line
+    /// buffer; a consumer that keeps it copies it into a buffer it reuses.
+    Raw { line: usize, text: &'a [u8] },
     Malformed {
         line: Option<usize>,
         message: String,
     },
 }
 
-impl Item {
+impl<'a> Item<'a> {
     /// Parse a raw line; other items are returned as they are.
-    pub fn parsed(self) -> Item {
+    pub fn parsed(self) -> Item<'a> {
         match self {
-            Item::Raw { line, text } => match serde_json::from_slice::<Value>(&text) {
+            Item::Raw { line, text } => match serde_json::from_slice::<Value>(text) {
                 Ok(event) => Item::Event {
                     line: Some(line),
                     index: 0,
@@ -99,7 +100,7 @@ pub fn open(
 /// `sink` returns `false`. Returns the number of bytes read.
 pub fn read(
     mut input: Box<dyn BufRead + Send>,
-    sink: &mut dyn FnMut(Item) -> bool,
+    sink: &mut dyn FnMut(Item<'_>) -> bool,
 ) -> io::Result<u64> {
     let first = loop {
         let buffer = input.fill_buf()?;
@@ -125,7 +126,7 @@ pub fn read(
 
 fn read_lines(
     mut input: Box<dyn BufRead + Send>,
-    sink: &mut dyn FnMut(Item) -> bool,
+    sink: &mut dyn FnMut(Item<'_>) -> bool,
 ) -> io::Result<u64> {
     let mut bytes = 0u64;
     let mut line = Vec::with_capacity(4096);
@@ -155,10 +156,7 @@ fn read_lines(
         if index > 0 {
             // Only the first line is parsed here (it may open a multi-line
             // document); the rest go to the consumer as they are.
-            if !sink(Item::Raw {
-                line: number,
-                text: text.to_vec(),
-            }) {
+            if !sink(Item::Raw { line: number, text }) {
                 return Ok(bytes);
             }
             continue;
@@ -234,7 +232,7 @@ fn trim(bytes: &[u8]) -> &[u8] {
 /// Walk a JSON array element by element.
 fn read_array(
     input: Box<dyn BufRead + Send>,
-    sink: &mut dyn FnMut(Item) -> bool,
+    sink: &mut dyn FnMut(Item<'_>) -> bool,
 ) -> io::Result<u64> {
     let count = std::rc::Rc::new(std::cell::Cell::new(0u64));
     let counter = CountingReader {
@@ -243,7 +241,7 @@ fn read_array(
     };
     let mut de = serde_json::Deserializer::from_reader(counter);
     struct Elements<'a> {
-        sink: &'a mut dyn FnMut(Item) -> bool,
+        sink: &'a mut dyn FnMut(Item<'_>) -> bool,
     }
     impl<'de> Visitor<'de> for Elements<'_> {
         type Value = ();
@@ -281,7 +279,7 @@ fn read_array(
 /// A stream of (pretty-printed) JSON documents, parsed as it is read.
 fn read_documents(
     input: Box<dyn BufRead + Send>,
-    sink: &mut dyn FnMut(Item) -> bool,
+    sink: &mut dyn FnMut(Item<'_>) -> bool,
 ) -> io::Result<u64> {
     let count = std::rc::Rc::new(std::cell::Cell::new(0u64));
     let counter = CountingReader {

@@ -287,7 +287,35 @@ pub struct Options<'a> {
 /// parallel.
 enum Pending {
     Parsed(Option<usize>, Value),
-    Raw(usize, Vec<u8>),
+    /// A line number and where the line's text sits in [`Batch::text`].
+    Raw(usize, std::ops::Range<usize>),
+}
+
+/// The events of one batch. Raw lines are copied into one buffer that is
+/// reused from batch to batch, not into an allocation each: a line copied
+/// by the reader's thread and freed by a worker costs the allocator a
+/// cross-thread free per event.
+#[derive(Default)]
+struct Batch {
+    pending: Vec<Pending>,
+    text: Vec<u8>,
+}
+
+impl Batch {
+    /// A batch is flushed at [`BATCH`] events, or earlier when its lines
+    /// hold this many bytes, so memory stays flat with very long lines.
+    const MAX_TEXT: usize = 32 << 20;
+
+    fn push_raw(&mut self, line: usize, text: &[u8]) {
+        let start = self.text.len();
+        self.text.extend_from_slice(text);
+        self.pending
+            .push(Pending::Raw(line, start..self.text.len()));
+    }
+
+    fn full(&self) -> bool {
+        self.pending.len() >= BATCH || self.text.len() >= Self::MAX_TEXT
+    }
 }
 
 /// Matches single NDJSON lines the way replay takes them (parsed with its
@@ -384,7 +412,7 @@ impl Run<'_> {
             source,
         };
         let reader = events::open(path, self.options.progress.as_ref()).map_err(io_error)?;
-        let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+        let mut batch = Batch::default();
         let mut schema = self.options.schema.clone();
         let mut first = true;
         // Positions count real events: the header is not one, a generator
@@ -398,7 +426,7 @@ impl Run<'_> {
                     line,
                     message,
                 }),
-                Item::Raw { line, text } => batch.push(Pending::Raw(line, text)),
+                Item::Raw { line, text } => batch.push_raw(line, text),
                 Item::Event { line, event, .. } => {
                     if std::mem::replace(&mut first, false)
                         && let Some(header) = fixture::header(&event)
@@ -414,10 +442,10 @@ impl Run<'_> {
                         }
                         return true;
                     }
-                    batch.push(Pending::Parsed(line, event));
+                    batch.pending.push(Pending::Parsed(line, event));
                 }
             }
-            if batch.len() >= BATCH {
+            if batch.full() {
                 let current = schema.clone().unwrap_or(Schema::Sigma);
                 if let Err(e) = self.flush(input, &current, &mut batch, &mut next_index, on_hit) {
                     failure = Some(e);
@@ -448,11 +476,11 @@ impl Run<'_> {
         &mut self,
         input: usize,
         schema: &Schema,
-        batch: &mut Vec<Pending>,
+        batch: &mut Batch,
         next_index: &mut usize,
         on_hit: &mut dyn FnMut(&Hit),
     ) -> Result<(), ReplayError> {
-        if batch.is_empty() {
+        if batch.pending.is_empty() {
             return Ok(());
         }
         if !self.prepared.contains_key(schema) {
@@ -474,15 +502,17 @@ impl Run<'_> {
         // freed there too unless something after the batch reads it.
         let keep_events = self.options.keep_events;
         let correlator = &self.correlator;
+        let text = &batch.text;
         let lines: Vec<(Option<usize>, Outcome)> = batch
+            .pending
             .par_drain(..)
             .map_init(
                 || p.set.scratch(),
                 |scratch, pending| {
                     let (line, (parsed, scanned)) = match pending {
                         Pending::Parsed(line, value) => (line, (Ok(value), false)),
-                        Pending::Raw(line, text) => {
-                            (Some(line), p.parse(&text, keep_events, scratch))
+                        Pending::Raw(line, range) => {
+                            (Some(line), p.parse(&text[range], keep_events, scratch))
                         }
                     };
                     let value = match parsed {
@@ -563,6 +593,7 @@ impl Run<'_> {
         // free from another thread takes the allocator's slower
         // cross-thread path.
         lines.into_par_iter().for_each(drop);
+        batch.text.clear();
         Ok(())
     }
 }
