@@ -597,3 +597,46 @@ impl Run<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw_text(batch: &Batch, k: usize) -> &[u8] {
+        match &batch.pending[k] {
+            Pending::Raw(_, range) => &batch.text[range.clone()],
+            Pending::Parsed(..) => panic!("raw line expected"),
+        }
+    }
+
+    #[test]
+    fn raw_lines_share_one_buffer_and_keep_their_text() {
+        let mut batch = Batch::default();
+        batch.push_raw(1, br#"{"a":1}"#);
+        batch.push_raw(3, b"");
+        batch.push_raw(4, br#"{"b":"\u00e9"}"#);
+        assert_eq!(raw_text(&batch, 0), br#"{"a":1}"#);
+        assert_eq!(raw_text(&batch, 1), b"");
+        assert_eq!(raw_text(&batch, 2), br#"{"b":"\u00e9"}"#);
+        assert!(matches!(batch.pending[2], Pending::Raw(4, _)));
+        assert!(!batch.full());
+    }
+
+    #[test]
+    fn a_batch_is_full_by_events_or_by_bytes() {
+        let mut by_count = Batch::default();
+        for line in 0..BATCH {
+            assert!(!by_count.full());
+            by_count.push_raw(line, b"{}");
+        }
+        assert!(by_count.full());
+
+        let mut by_bytes = Batch::default();
+        let long = vec![b' '; Batch::MAX_TEXT / 2];
+        by_bytes.push_raw(1, &long);
+        assert!(!by_bytes.full());
+        by_bytes.push_raw(2, &long);
+        assert!(by_bytes.full(), "two lines fill the byte budget");
+        assert_eq!(by_bytes.pending.len(), 2);
+    }
+}
