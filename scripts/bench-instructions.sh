@@ -16,20 +16,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 python3 scripts/bench/gen_events.py 40000 "$work/e40k.ndjson"
 head -n 20000 "$work/e40k.ndjson" > "$work/e20k.ndjson"
-python3 - "$work" <<'PY'
-import pathlib, re, sys, uuid
-out = pathlib.Path(sys.argv[1])
-rules = sorted(p for p in pathlib.Path("tests/corpus/sigmahq").rglob("*.yml")
-               if "category: process_creation" in p.read_text(encoding="utf-8"))
-for size in (10, 1000):
-    for i in range(size):
-        src = rules[i % len(rules)]
-        text = src.read_text(encoding="utf-8")
-        text = re.sub(r"^id: .*$", f"id: {uuid.UUID(int=size * 100000 + i + 1, version=4)}", text, count=1, flags=re.M)
-        target = out / f"rules{size}" / f"r{i:04d}.yml"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-PY
+python3 scripts/bench/rule_sets.py "$work" 10 1000 > /dev/null
 
 # The totals of one run: `instructions` or `misses` (first-level data reads).
 count() {
