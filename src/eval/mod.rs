@@ -799,11 +799,10 @@ impl RuleSet {
                 continue;
             }
             scratch.scanned[k] = true;
-            let mut buffer = String::new();
+            // `any_value` hands over array elements one by one, so
+            // `scan_value`'s own walk only sees single values here.
             event::any_value(event, &index.field, &mut |v| {
-                if let Some(text) = event::text_of(v, &mut buffer) {
-                    self.scan_text(index, text, scratch);
-                }
+                self.scan_value(index, v, scratch);
                 false
             });
         }
