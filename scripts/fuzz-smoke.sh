@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seeds_only="${1:-}"
 [ "$seeds_only" != --seeds ] || [ -n "${2:-}" ] || { echo "usage: $0 [--seeds DIR]" >&2; exit 2; }
 
-TARGETS=(rule_load condition evaluate compile)
+TARGETS=(rule_load condition evaluate compile yaml)
 FUZZ_FLAGS=(--sanitizer none --release --debug-assertions)
 SECONDS_EACH="${FUZZ_SMOKE_SECONDS:-10}"
 # Rules and events seeded per target (more makes the start slower).
@@ -36,7 +36,7 @@ n=0
 while IFS= read -r -d '' file; do
   n=$((n + 1))
   cp "$file" "$seeds/rules/$n.yml"
-done < <(find detections tests/corpus/sigmahq tests/invalid tests/engine -type f \
+done < <(find detections tests/corpus/sigmahq tests/invalid tests/engine tests/yaml pipelines -type f \
   \( -name '*.yml' -o -name '*.yaml' \) -print0 | sort -z)
 # Conditions: the one-line `condition:` values of those rules.
 cat "$seeds"/rules/*.yml \
@@ -54,7 +54,7 @@ done < <(find test-events tests/replay -type f \( -name '*.ndjson' -o -name '*.j
 [ "$seeds_only" != --seeds ] || exit 0
 
 declare -A corpus=(
-  [rule_load]=rules [compile]=rules [condition]=condition [evaluate]=evaluate
+  [rule_load]=rules [compile]=rules [condition]=condition [evaluate]=evaluate [yaml]=rules
 )
 for target in "${TARGETS[@]}"; do
   echo "-- $target: ${SECONDS_EACH}s from $(ls "$seeds/${corpus[$target]}" | wc -l) seeds"

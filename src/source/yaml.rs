@@ -17,9 +17,12 @@
 //! - duplicate keys are an error (PyYAML, and so pySigma, rejects them too)
 //!   instead of a silent last-wins.
 
+mod subset;
+
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
+use saphyr_parser::{Parser, ScalarStyle, ScanError};
 use thiserror::Error;
 
 use super::Span;
@@ -167,7 +170,7 @@ fn is_canonical_float(t: &str) -> bool {
 }
 
 /// One mapping entry. Keys are always scalars in rule files.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
     pub key: Node,
     pub value: Node,
@@ -179,7 +182,7 @@ impl Entry {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum NodeKind {
     Scalar(Scalar),
     Seq(Vec<Node>),
@@ -187,7 +190,7 @@ pub enum NodeKind {
 }
 
 /// A YAML node and where it is.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Node {
     pub span: Span,
     pub kind: NodeKind,
@@ -361,7 +364,7 @@ impl YamlError {
 }
 
 /// The documents of a YAML stream, plus every non-fatal problem found.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Loaded {
     pub documents: Vec<Node>,
     pub errors: Vec<YamlError>,
@@ -372,17 +375,62 @@ pub struct Loaded {
 /// A syntax error or excessive nesting stops the load (the tree would be
 /// meaningless); anchors, aliases, tags, merge keys and duplicate keys are
 /// recorded and the load goes on, so one run reports all of them.
+///
+/// Files in the block-style subset that rule files use are read by
+/// [`subset`], several times faster; everything else, errors included, by
+/// saphyr. Both give the same tree.
 pub fn load(text: &str) -> Loaded {
-    let offsets = CharOffsets::new(text);
-    let mut builder = Builder {
-        stack: Vec::new(),
-        loaded: Loaded::default(),
+    load_with_subset(text).unwrap_or_else(|| load_with_saphyr(text))
+}
+
+/// The subset reader's tree, or `None` when it gives the file up.
+fn load_with_subset(text: &str) -> Option<Loaded> {
+    let events = subset::read(text)?;
+    let mut builder = Builder::default();
+    for (event, span) in events {
+        builder.on_event(event, span).ok()?;
+    }
+    Some(builder.loaded)
+}
+
+/// How the two readers did on one text (tests and the `yaml` fuzz target).
+#[derive(Debug)]
+pub enum ReaderComparison {
+    /// The subset reader gave the text up; saphyr reads it.
+    GivenUp,
+    /// Both built the same tree.
+    Same,
+    /// A bug: the readers disagree.
+    Different { subset: Loaded, saphyr: Loaded },
+}
+
+/// Read `text` with both readers and compare their trees.
+pub fn compare_readers(text: &str) -> ReaderComparison {
+    let Some(subset) = load_with_subset(text) else {
+        return ReaderComparison::GivenUp;
     };
+    let saphyr = load_with_saphyr(text);
+    if subset == saphyr {
+        ReaderComparison::Same
+    } else {
+        ReaderComparison::Different { subset, saphyr }
+    }
+}
+
+/// [`load`] without the subset reader: saphyr reads every file. Public for
+/// the tests and the fuzz target that hold the two readers to the same trees.
+pub fn load_with_saphyr(text: &str) -> Loaded {
+    let offsets = CharOffsets::new(text);
+    let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
     while let Some(item) = parser.next_event() {
         match item {
             Ok((event, span)) => {
                 let span = offsets.span(span.start.index(), span.end.index());
+                let Some(event) = Event::from_saphyr(event) else {
+                    continue;
+                };
+                let span = tighten_quoted(text, &event, span);
                 if let Err(fatal) = builder.on_event(event, span) {
                     builder.loaded.errors.push(fatal);
                     builder.loaded.documents.clear();
@@ -397,6 +445,48 @@ pub fn load(text: &str) -> Loaded {
         }
     }
     builder.loaded
+}
+
+/// Mappings with more entries than this index their keys for duplicate
+/// detection.
+const KEY_INDEX_FROM: usize = 16;
+
+/// Keep `keys` up to date with the entry just pushed, building the index
+/// when the mapping reaches [`KEY_INDEX_FROM`] entries.
+fn index_keys(keys: &mut Option<HashMap<String, usize>>, entries: &[Entry]) {
+    let key_of = |i: usize| entries[i].key.as_scalar().map(|k| (k.text.clone(), i));
+    match keys {
+        Some(keys) => keys.extend(key_of(entries.len() - 1)),
+        None if entries.len() >= KEY_INDEX_FROM => {
+            *keys = Some((0..entries.len()).filter_map(key_of).collect());
+        }
+        None => {}
+    }
+}
+
+/// saphyr ends a quoted scalar's span at the next token, over any spaces
+/// and comment after the closing quote (`'x'  # note` is all one span). A
+/// label belongs on the quoted text alone, as the subset reader reports it.
+fn tighten_quoted(text: &str, event: &Event<'_>, span: Span) -> Span {
+    let quote = match event {
+        Event::Scalar(_, Style::SingleQuoted) => b'\'',
+        Event::Scalar(_, Style::DoubleQuoted) => b'"',
+        _ => return span,
+    };
+    let bytes = text.as_bytes();
+    if bytes.get(span.start) != Some(&quote) {
+        return span;
+    }
+    let mut at = span.start + 1;
+    while at < span.end {
+        match bytes[at] {
+            b'\'' if quote == b'\'' && bytes.get(at + 1) == Some(&b'\'') => at += 2,
+            b'\\' if quote == b'"' => at += 2,
+            b if b == quote => return Span::new(span.start, at + 1),
+            _ => at += 1,
+        }
+    }
+    span
 }
 
 fn syntax_error(e: &ScanError, offsets: &CharOffsets) -> YamlError {
@@ -440,6 +530,60 @@ impl CharOffsets {
     }
 }
 
+/// One step of a YAML stream, as both readers report it to [`Builder`].
+#[derive(Debug, PartialEq)]
+enum Event<'a> {
+    Scalar(Cow<'a, str>, Style),
+    /// A scalar, collection or alias with an anchor or tag (saphyr only).
+    Decorated(Decoration, Box<Event<'a>>),
+    Alias,
+    SeqStart,
+    SeqEnd,
+    MapStart,
+    MapEnd,
+}
+
+/// YAML node properties rule files may not use.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Decoration {
+    anchor: bool,
+    tag: bool,
+}
+
+impl<'a> Event<'a> {
+    /// saphyr's event as ours; `None` for stream and document boundaries,
+    /// which the tree does not record.
+    fn from_saphyr(event: saphyr_parser::Event<'a>) -> Option<Self> {
+        use saphyr_parser::Event as E;
+        let decorate = |event: Event<'a>, anchor: usize, tag: bool| {
+            if anchor != 0 || tag {
+                let decoration = Decoration {
+                    anchor: anchor != 0,
+                    tag,
+                };
+                Event::Decorated(decoration, Box::new(event))
+            } else {
+                event
+            }
+        };
+        Some(match event {
+            E::Scalar(text, style, anchor, tag) => decorate(
+                Event::Scalar(text, convert_style(style)),
+                anchor,
+                tag.is_some(),
+            ),
+            E::Alias(_) => Event::Alias,
+            E::SequenceStart(anchor, tag) => decorate(Event::SeqStart, anchor, tag.is_some()),
+            E::MappingStart(anchor, tag) => decorate(Event::MapStart, anchor, tag.is_some()),
+            E::SequenceEnd => Event::SeqEnd,
+            E::MappingEnd => Event::MapEnd,
+            E::StreamStart | E::StreamEnd | E::DocumentStart(_) | E::DocumentEnd | E::Nothing => {
+                return None;
+            }
+        })
+    }
+}
+
 enum Frame {
     Seq {
         start: Span,
@@ -450,11 +594,14 @@ enum Frame {
         entries: Vec<Entry>,
         pending_key: Option<Node>,
         /// Key text → index in `entries`, so duplicate detection stays
-        /// linear in a mapping with a hundred thousand keys.
-        keys: HashMap<String, usize>,
+        /// linear in a mapping with a hundred thousand keys. Built only
+        /// once a mapping outgrows [`KEY_INDEX_FROM`] entries: comparing a
+        /// rule's dozen keys directly is cheaper than hashing a copy of each.
+        keys: Option<HashMap<String, usize>>,
     },
 }
 
+#[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
     loaded: Loaded,
@@ -463,22 +610,28 @@ struct Builder {
 impl Builder {
     fn on_event(&mut self, event: Event<'_>, span: Span) -> Result<(), YamlError> {
         match event {
-            Event::Scalar(text, style, anchor, tag) => {
-                self.check_anchor_and_tag(anchor, tag.is_some(), span);
-                // The scanner reserves a read buffer's worth in every plain
-                // scalar; a tree of thousands of rules would hold that slack.
+            Event::Decorated(decoration, event) => {
+                if decoration.anchor {
+                    self.not_allowed("YAML anchors (`&name`)", span);
+                }
+                if decoration.tag {
+                    self.not_allowed("YAML tags (`!tag`)", span);
+                }
+                return self.on_event(*event, span);
+            }
+            Event::Scalar(text, style) => {
+                // saphyr's scanner reserves a read buffer's worth in every
+                // plain scalar; a tree of thousands of rules would hold that
+                // slack.
                 let mut text = text.into_owned();
                 text.shrink_to_fit();
                 let node = Node {
                     span,
-                    kind: NodeKind::Scalar(Scalar {
-                        text,
-                        style: convert_style(style),
-                    }),
+                    kind: NodeKind::Scalar(Scalar { text, style }),
                 };
                 self.push(node);
             }
-            Event::Alias(_) => {
+            Event::Alias => {
                 self.not_allowed("YAML aliases (`*name`)", span);
                 // Stand in a null so the tree keeps its shape; the alias is
                 // never expanded.
@@ -490,23 +643,21 @@ impl Builder {
                     }),
                 });
             }
-            Event::SequenceStart(anchor, tag) => {
-                self.check_anchor_and_tag(anchor, tag.is_some(), span);
+            Event::SeqStart => {
                 self.open(Frame::Seq {
                     start: span,
                     items: Vec::new(),
                 })?;
             }
-            Event::MappingStart(anchor, tag) => {
-                self.check_anchor_and_tag(anchor, tag.is_some(), span);
+            Event::MapStart => {
                 self.open(Frame::Map {
                     start: span,
                     entries: Vec::new(),
                     pending_key: None,
-                    keys: HashMap::new(),
+                    keys: None,
                 })?;
             }
-            Event::SequenceEnd => {
+            Event::SeqEnd => {
                 if let Some(Frame::Seq { start, mut items }) = self.stack.pop() {
                     items.shrink_to_fit();
                     let end = items.last().map_or(start.end, |n| n.span.end).max(span.end);
@@ -516,7 +667,7 @@ impl Builder {
                     });
                 }
             }
-            Event::MappingEnd => {
+            Event::MapEnd => {
                 if let Some(Frame::Map {
                     start, mut entries, ..
                 }) = self.stack.pop()
@@ -532,11 +683,6 @@ impl Builder {
                     });
                 }
             }
-            Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart(_)
-            | Event::DocumentEnd
-            | Event::Nothing => {}
         }
         Ok(())
     }
@@ -584,10 +730,12 @@ impl Builder {
                     *pending_key = Some(node);
                 }
                 Some(key) => {
-                    let duplicate = key
-                        .as_scalar()
-                        .and_then(|k| keys.get(&k.text))
-                        .map(|&i| &entries[i]);
+                    let duplicate = key.as_scalar().and_then(|k| match keys {
+                        Some(keys) => keys.get(&k.text).map(|&i| &entries[i]),
+                        None => entries
+                            .iter()
+                            .find(|e| e.key.as_scalar().is_some_and(|s| s.text == k.text)),
+                    });
                     match duplicate {
                         Some(first) => errors.push(YamlError {
                             kind: YamlErrorKind::DuplicateKey {
@@ -597,25 +745,14 @@ impl Builder {
                             span: key.span,
                         }),
                         None => {
-                            if let Some(k) = key.as_scalar() {
-                                keys.insert(k.text.clone(), entries.len());
-                            }
                             entries.push(Entry { key, value: node });
+                            index_keys(keys, entries);
                         }
                     }
                 }
             },
         }
         self.loaded.errors.extend(errors);
-    }
-
-    fn check_anchor_and_tag(&mut self, anchor: usize, tagged: bool, span: Span) {
-        if anchor != 0 {
-            self.not_allowed("YAML anchors (`&name`)", span);
-        }
-        if tagged {
-            self.not_allowed("YAML tags (`!tag`)", span);
-        }
     }
 
     /// Report the first use of a forbidden feature; count the rest, so an

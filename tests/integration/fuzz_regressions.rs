@@ -127,3 +127,17 @@ fn compile_inputs_compile_or_report() {
         }
     }
 }
+
+/// `yaml`: the subset reader gives the text up or builds saphyr's tree.
+#[test]
+fn yaml_inputs_read_the_same_with_both_readers() {
+    use stetho::source::yaml::{ReaderComparison, compare_readers};
+    for path in inputs("yaml") {
+        let text = std::fs::read_to_string(&path).expect("a UTF-8 regression input");
+        assert!(
+            !matches!(compare_readers(&text), ReaderComparison::Different { .. }),
+            "{}: the YAML readers disagree",
+            path.display()
+        );
+    }
+}
