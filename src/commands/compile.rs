@@ -244,11 +244,13 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
             .map(|d| format!(", into {}", crate::source::display_path(d)))
             .unwrap_or_default()
     ));
-    Ok(if failed > 0 {
+    let code = if failed > 0 {
         exit_code::FINDINGS
     } else {
         exit_code::CLEAN
-    })
+    };
+    super::release_at_exit((lowered, results));
+    Ok(code)
 }
 
 /// A compile error as `file:line:col: rule `id`: message`, at the field the

@@ -57,7 +57,7 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(path: &Path, display: String, text: String) -> Arc<Self> {
         let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         Arc::new(SourceFile {
             display,
             path: path.to_path_buf(),

@@ -736,6 +736,11 @@ impl<'a> Reader<'a> {
             }
             line_start = line_end + 1;
         };
+        if end == len && !self.text.ends_with('\n') {
+            // A block running into the end of input without a final line
+            // break: saphyr's chomping of its last line is its own.
+            return None;
+        }
         match (chomp, literal) {
             (Chomp::Strip, true) => {
                 text.pop();
