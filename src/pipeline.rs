@@ -94,6 +94,17 @@ pub enum Computed<'a> {
 
 impl Computed<'_> {
     /// The columns the value is computed from.
+    /// Whether `column` is one of [`Computed::inputs`].
+    pub fn reads(&self, column: &str) -> bool {
+        match *self {
+            Computed::RegistryPath { key: a, value: b }
+            | Computed::RegistryDetails { kind: a, data: b } => column == a || column == b,
+            Computed::ValueMap { column: a, .. } | Computed::JsonPath { column: a, .. } => {
+                column == a
+            }
+        }
+    }
+
     pub fn inputs(&self) -> Vec<&str> {
         match *self {
             Computed::RegistryPath { key, value } => vec![key, value],
@@ -290,10 +301,21 @@ impl Source {
     /// `LogonType` from Defender's `LogonType` names), which must stay
     /// readable; then a name no target column has.
     pub fn computed_column(name: &str, computed: &Computed<'_>) -> String {
-        if computed.inputs().contains(&name) {
+        if computed.reads(name) {
             format!("{name}_sigma")
         } else {
             name.to_string()
+        }
+    }
+
+    /// Whether `column` is [`Source::computed_column`]'s name for `name`,
+    /// without building it: the KQL compiler asks this for every field of
+    /// every rule.
+    pub fn is_computed_column(name: &str, computed: &Computed<'_>, column: &str) -> bool {
+        if computed.reads(name) {
+            column.strip_suffix("_sigma") == Some(name)
+        } else {
+            column == name
         }
     }
 }

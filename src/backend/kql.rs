@@ -240,8 +240,8 @@ impl<'a> Query<'a> {
         depth: usize,
     ) -> Result<Vec<String>, CompileError> {
         // (column, cased) -> values, in first-seen order.
-        let mut lists: Vec<((String, bool), Vec<String>)> = Vec::new();
-        let mut order: Vec<Result<usize, Expr>> = Vec::new();
+        let mut lists: Vec<((&str, bool), Vec<&str>)> = Vec::new();
+        let mut order: Vec<Result<usize, &Expr>> = Vec::new();
         for item in items {
             if let Expr::Pred(Pred {
                 field: Some(field),
@@ -254,16 +254,16 @@ impl<'a> Query<'a> {
                 && !value.is_empty()
                 && self.column(field)?.1 == ColumnType::String
             {
-                let key = (field.clone(), *cased);
+                let key = (field.as_str(), *cased);
                 match lists.iter().position(|(k, _)| *k == key) {
-                    Some(i) => lists[i].1.push(value.clone()),
+                    Some(i) => lists[i].1.push(value),
                     None => {
-                        lists.push((key, vec![value.clone()]));
+                        lists.push((key, vec![value]));
                         order.push(Ok(lists.len() - 1));
                     }
                 }
             } else {
-                order.push(Err(item.clone()));
+                order.push(Err(item));
             }
         }
         let mut parts = Vec::with_capacity(order.len());
@@ -285,7 +285,7 @@ impl<'a> Query<'a> {
                         ),
                     });
                 }
-                Err(item) => parts.push(self.operand(&item, depth)?),
+                Err(item) => parts.push(self.operand(item, depth)?),
             }
         }
         Ok(parts)
@@ -300,7 +300,7 @@ impl<'a> Query<'a> {
         if let Some((_, computed)) = self
             .source
             .computed()
-            .find(|(n, c)| Source::computed_column(n, c) == field)
+            .find(|(n, c)| Source::is_computed_column(n, c, field))
         {
             let column = field.to_string();
             if !self.helpers.contains(&column) {

@@ -430,7 +430,7 @@ pub fn load_with_saphyr(text: &str) -> Loaded {
                 let Some(event) = Event::from_saphyr(event) else {
                     continue;
                 };
-                let span = tighten_quoted(text, &event, span);
+                let span = tighten(text, &event, span);
                 if let Err(fatal) = builder.on_event(event, span) {
                     builder.loaded.errors.push(fatal);
                     builder.loaded.documents.clear();
@@ -464,16 +464,22 @@ fn index_keys(keys: &mut Option<HashMap<String, usize>>, entries: &[Entry]) {
     }
 }
 
-/// saphyr ends a quoted scalar's span at the next token, over any spaces
-/// and comment after the closing quote (`'x'  # note` is all one span). A
-/// label belongs on the quoted text alone, as the subset reader reports it.
-fn tighten_quoted(text: &str, event: &Event<'_>, span: Span) -> Span {
+/// saphyr ends the span of a quoted scalar, and of a flow collection's
+/// closing bracket, at the next token, over any spaces and comment after it
+/// (`'x'  # note` is all one span). A label belongs on the text alone, as
+/// the subset reader reports it.
+fn tighten(text: &str, event: &Event<'_>, span: Span) -> Span {
+    let bytes = text.as_bytes();
     let quote = match event {
         Event::Scalar(_, Style::SingleQuoted) => b'\'',
         Event::Scalar(_, Style::DoubleQuoted) => b'"',
+        Event::SeqEnd | Event::MapEnd
+            if matches!(bytes.get(span.start), Some(b']' | b'}')) && span.end > span.start =>
+        {
+            return Span::new(span.start, span.start + 1);
+        }
         _ => return span,
     };
-    let bytes = text.as_bytes();
     if bytes.get(span.start) != Some(&quote) {
         return span;
     }
