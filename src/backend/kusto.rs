@@ -138,7 +138,7 @@ pub fn all() -> &'static [(&'static str, Database)] {
 /// The databases a pipeline's queries run against, in lookup order:
 /// Defender XDR advanced hunting, or a Sentinel workspace (which also holds
 /// the healthcare custom tables).
-pub fn databases_for(pipeline: &str) -> Vec<&'static Database> {
+pub fn databases_for(pipeline: &str) -> impl Iterator<Item = &'static Database> {
     let stems: &[&str] = match pipeline {
         "defender_xdr" => &["defender-xdr"],
         "sentinel" => &["sentinel", "healthcare"],
@@ -148,22 +148,17 @@ pub fn databases_for(pipeline: &str) -> Vec<&'static Database> {
     stems
         .iter()
         .filter_map(|s| all().iter().find(|(stem, _)| stem == s).map(|(_, db)| db))
-        .collect()
 }
 
 /// A table of a pipeline's databases.
 pub fn table(pipeline: &str, table: &str) -> Option<&'static Table> {
-    databases_for(pipeline)
-        .into_iter()
-        .find_map(|db| db.table(table))
+    databases_for(pipeline).find_map(|db| db.table(table))
 }
 
 /// The type of `column` in `table` for a pipeline; `None` when the table or
 /// column is not in the schema (the caller decides whether that is fatal).
 pub fn column_type(pipeline: &str, table: &str, column: &str) -> Option<ColumnType> {
-    databases_for(pipeline)
-        .into_iter()
-        .find_map(|db| db.table(table)?.column(column).map(Column::family))
+    databases_for(pipeline).find_map(|db| db.table(table)?.column(column).map(Column::family))
 }
 
 /// Whether a pipeline's databases know `table`.

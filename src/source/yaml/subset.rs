@@ -5,12 +5,13 @@
 //! the YAML was 40% of compiling a rule library. Rule files use a small part
 //! of YAML: block mappings and sequences, plain and quoted one-line scalars,
 //! plain scalars folded over several lines, literal and folded blocks,
-//! one-line flow sequences, comments and `---` between documents. This reader
-//! handles exactly that part, a line at a time, and reports the same events
-//! with the same spans as saphyr.
+//! one-line flow collections, comments and `---` between documents. This
+//! reader handles exactly that part, a line at a time, and reports the same
+//! events with the same spans as saphyr (whose spans for quoted scalars and
+//! closing brackets the caller first trims to the text, see `tighten`).
 //!
-//! On anything else (anchors, tags, aliases, flow mappings, tabs, CR line
-//! ends, quoted text over several lines, a syntax error, ...) it gives up and
+//! On anything else (anchors, tags, aliases, tabs, CR line ends, quoted text
+//! or flow collections over several lines, a syntax error, ...) it gives up and
 //! the caller reads the file with saphyr, which also words every syntax
 //! error. Giving up is always safe, so the reader only has to be right about
 //! what it accepts. Tests compare the two readers' trees over every YAML
