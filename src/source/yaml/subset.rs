@@ -642,7 +642,12 @@ impl<'a> Reader<'a> {
     /// Characters whose reading differs between flow-context rules (`:`,
     /// `#`, quotes, brackets) make the reader give up.
     fn flow_plain_end(&self, at: usize, first: u8, stop: u8) -> Option<usize> {
-        if starts_plain_badly(first) || first == b'-' && self.is_blank(at + 1) {
+        // A `-` before a space or a flow indicator cannot start a plain
+        // scalar inside brackets; saphyr rejects it.
+        let dash_alone = first == b'-'
+            && (self.is_blank(at + 1)
+                || matches!(self.byte(at + 1), b',' | b'[' | b']' | b'{' | b'}'));
+        if starts_plain_badly(first) || dash_alone {
             return None;
         }
         let mut end = at;
