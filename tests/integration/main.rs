@@ -20,3 +20,4 @@ mod replay;
 mod shell;
 mod sigma_export;
 mod test_cmd;
+mod yaml_readers;
