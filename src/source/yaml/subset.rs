@@ -595,22 +595,7 @@ impl<'a> Reader<'a> {
 
     /// A key inside `{...}` and its `: `; the position of the value.
     fn flow_key(&mut self, at: usize) -> Option<usize> {
-        let end = match self.byte(at) {
-            b'\'' | b'"' => {
-                let quoted = self.quoted(at)?;
-                self.push(Event::Scalar(quoted.text, quoted.style), at, quoted.end);
-                quoted.end
-            }
-            b => {
-                let end = self.flow_plain_end(at, b, b':')?;
-                self.push(
-                    Event::Scalar(Cow::Borrowed(&self.text[at..end]), Style::Plain),
-                    at,
-                    end,
-                );
-                end
-            }
-        };
+        let end = self.flow_scalar(at, b':')?;
         let colon = self.skip_spaces(end);
         (self.byte(colon) == b':' && self.byte(colon + 1) == b' ')
             .then(|| self.skip_spaces(colon + 1))
@@ -620,13 +605,21 @@ impl<'a> Reader<'a> {
     fn flow_node(&mut self, at: usize) -> Option<usize> {
         match self.byte(at) {
             b'[' | b'{' => self.flow_collection(at),
+            _ => self.flow_scalar(at, b','),
+        }
+    }
+
+    /// A quoted or plain scalar inside a flow collection, a plain one ending
+    /// at `stop`; the position after it.
+    fn flow_scalar(&mut self, at: usize, stop: u8) -> Option<usize> {
+        match self.byte(at) {
             b'\'' | b'"' => {
                 let quoted = self.quoted(at)?;
                 self.push(Event::Scalar(quoted.text, quoted.style), at, quoted.end);
                 Some(quoted.end)
             }
-            b => {
-                let end = self.flow_plain_end(at, b, b',')?;
+            first => {
+                let end = self.flow_plain_end(at, first, stop)?;
                 self.push(
                     Event::Scalar(Cow::Borrowed(&self.text[at..end]), Style::Plain),
                     at,
