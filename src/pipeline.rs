@@ -93,7 +93,6 @@ pub enum Computed<'a> {
 }
 
 impl Computed<'_> {
-    /// The columns the value is computed from.
     /// Whether `column` is one of [`Computed::inputs`].
     pub fn reads(&self, column: &str) -> bool {
         match *self {
@@ -105,6 +104,7 @@ impl Computed<'_> {
         }
     }
 
+    /// The columns the value is computed from.
     pub fn inputs(&self) -> Vec<&str> {
         match *self {
             Computed::RegistryPath { key, value } => vec![key, value],

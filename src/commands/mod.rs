@@ -157,8 +157,6 @@ impl Lowered {
     }
 }
 
-/// Load rule files, resolve placeholders from the project's lists, lower
-/// them, and load the pipelines (shipped plus the project's own).
 /// Leave a command's rules, trees and compiled output to the operating
 /// system instead of freeing them.
 ///
@@ -166,11 +164,14 @@ impl Lowered {
 /// memory back whole; freeing thousands of rules' YAML trees, models and
 /// logic node by node first cost `compile` a seventh of its instructions.
 /// Only plain memory goes through here, never anything whose drop writes,
-/// flushes or removes a file.
+/// flushes or removes a file, and only from a command's `run`, which the
+/// process calls once.
 pub fn release_at_exit<T>(value: T) {
     std::mem::forget(value);
 }
 
+/// Load rule files, resolve placeholders from the project's lists, lower
+/// them, and load the pipelines (shipped plus the project's own).
 pub fn lower(
     paths: &[std::path::PathBuf],
     project: &crate::settings::Project,
