@@ -301,22 +301,19 @@ impl Source {
     /// `LogonType` from Defender's `LogonType` names), which must stay
     /// readable; then a name no target column has.
     pub fn computed_column(name: &str, computed: &Computed<'_>) -> String {
-        if computed.reads(name) {
-            format!("{name}_sigma")
-        } else {
-            name.to_string()
-        }
+        format!("{name}{}", Self::computed_suffix(name, computed))
     }
 
     /// Whether `column` is [`Source::computed_column`]'s name for `name`,
     /// without building it: the KQL compiler asks this for every field of
     /// every rule.
     pub fn is_computed_column(name: &str, computed: &Computed<'_>, column: &str) -> bool {
-        if computed.reads(name) {
-            column.strip_suffix("_sigma") == Some(name)
-        } else {
-            column == name
-        }
+        column.strip_prefix(name) == Some(Self::computed_suffix(name, computed))
+    }
+
+    /// What [`Source::computed_column`] appends to the field's name.
+    fn computed_suffix(name: &str, computed: &Computed<'_>) -> &'static str {
+        if computed.reads(name) { "_sigma" } else { "" }
     }
 }
 

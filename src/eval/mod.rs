@@ -546,6 +546,9 @@ pub struct Scratch {
     touched: Vec<usize>,
     ready: Vec<usize>,
     lower: String,
+    /// A number's text while it is scanned, kept so that scanning numbers
+    /// does not allocate for every event.
+    number_text: String,
     /// Per predicate for the current event: 0 not yet known, 1 false, 2 true.
     memo: Vec<u8>,
     memo_touched: Vec<u32>,
@@ -741,6 +744,7 @@ impl RuleSet {
             touched: Vec::new(),
             ready: Vec::new(),
             lower: String::new(),
+            number_text: String::new(),
             scanned: vec![false; self.indexes.len()],
             needed_until: None,
             prescanned: Vec::new(),
@@ -829,13 +833,14 @@ impl RuleSet {
     /// Scan one value of a field: text as text, numbers and booleans as
     /// their JSON text, `null` as the empty string (see [`event::text_of`]).
     fn scan_value(&self, index: &FieldIndex, value: &Value, scratch: &mut Scratch) {
-        let mut buffer = String::new();
+        let mut buffer = std::mem::take(&mut scratch.number_text);
         event::fan_out(value, &mut |v| {
             if let Some(text) = event::text_of(v, &mut buffer) {
                 self.scan_text(index, text, scratch);
             }
             false
         });
+        scratch.number_text = buffer;
     }
 
     /// Find the field's literals in one text and record what they satisfy
