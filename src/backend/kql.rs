@@ -87,6 +87,10 @@ struct Query<'a> {
     rule: &'a RuleLogic,
     pipeline: &'a Pipeline,
     source: &'a Source,
+    /// The source's table in the pipeline's schemas, and its computed
+    /// fields: looked up once, read for every field of the rule.
+    tables: Vec<&'static kusto::Table>,
+    computed: Vec<(&'a str, Computed<'a>)>,
     /// Operators before the final `where` (NHS number counting).
     stages: Vec<String>,
     /// Columns added by those stages, projected away at the end.
@@ -104,6 +108,8 @@ impl<'a> Query<'a> {
             rule,
             pipeline,
             source,
+            tables: kusto::tables(&pipeline.name, &source.table),
+            computed: source.computed().collect(),
             stages: Vec::new(),
             helpers: Vec::new(),
             prefilter: None,
@@ -297,9 +303,10 @@ impl<'a> Query<'a> {
     fn column(&mut self, field: &str) -> Result<(String, ColumnType), CompileError> {
         let table = &self.source.table;
         let pipeline = &self.pipeline.name;
-        if let Some((_, computed)) = self
-            .source
-            .computed()
+        let column_type = |column: &str| kusto::column_type_in(&self.tables, column);
+        if let Some(&(_, computed)) = self
+            .computed
+            .iter()
             .find(|(n, c)| Source::is_computed_column(n, c, field))
         {
             let column = field.to_string();
@@ -314,7 +321,7 @@ impl<'a> Query<'a> {
                         strip_prefix,
                     } => json_path(
                         column,
-                        kusto::column_type(pipeline, table, column) == Some(ColumnType::Dynamic),
+                        column_type(column) == Some(ColumnType::Dynamic),
                         path,
                         strip_prefix,
                     ),
@@ -325,11 +332,11 @@ impl<'a> Query<'a> {
             }
             return Ok((self::name(&column), ColumnType::String));
         }
-        if let Some(t) = kusto::column_type(pipeline, table, field) {
+        if let Some(t) = column_type(field) {
             return Ok((name(field), t));
         }
         if let Some((head, rest)) = field.split_once('.')
-            && kusto::column_type(pipeline, table, head) == Some(ColumnType::Dynamic)
+            && column_type(head) == Some(ColumnType::Dynamic)
         {
             let mut access = name(head);
             for part in rest.split('.') {

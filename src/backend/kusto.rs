@@ -43,11 +43,14 @@ impl ColumnType {
 pub struct Column {
     pub name: String,
     pub kusto_type: String,
+    /// `kusto_type`'s family, parsed once: query generation asks for it
+    /// for every field of every rule.
+    family: ColumnType,
 }
 
 impl Column {
     pub fn family(&self) -> ColumnType {
-        ColumnType::parse(&self.kusto_type)
+        self.family
     }
 }
 
@@ -110,9 +113,11 @@ fn load(path: &str, pipeline: &'static str) -> Database {
             .into_iter()
             .flatten()
             .filter_map(|c| {
+                let kusto_type = c["type"].as_str().unwrap_or("string");
                 Some(Column {
                     name: c["name"].as_str()?.to_string(),
-                    kusto_type: c["type"].as_str().unwrap_or("string").to_string(),
+                    kusto_type: kusto_type.to_string(),
+                    family: ColumnType::parse(kusto_type),
                 })
             })
             .collect();
@@ -155,10 +160,25 @@ pub fn table(pipeline: &str, table: &str) -> Option<&'static Table> {
     databases_for(pipeline).find_map(|db| db.table(table))
 }
 
+/// Every table of that name in a pipeline's databases, in lookup order;
+/// a query looks its table up once and then each column in these.
+pub fn tables(pipeline: &str, table: &str) -> Vec<&'static Table> {
+    databases_for(pipeline)
+        .filter_map(|db| db.table(table))
+        .collect()
+}
+
+/// The type of `column` in the first of `tables` that has it.
+pub fn column_type_in(tables: &[&Table], column: &str) -> Option<ColumnType> {
+    tables
+        .iter()
+        .find_map(|t| t.column(column).map(Column::family))
+}
+
 /// The type of `column` in `table` for a pipeline; `None` when the table or
 /// column is not in the schema (the caller decides whether that is fatal).
 pub fn column_type(pipeline: &str, table: &str, column: &str) -> Option<ColumnType> {
-    databases_for(pipeline).find_map(|db| db.table(table)?.column(column).map(Column::family))
+    column_type_in(&tables(pipeline, table), column)
 }
 
 /// Whether a pipeline's databases know `table`.

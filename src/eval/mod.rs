@@ -45,9 +45,22 @@ pub fn compile_regex_test(test: &Test) -> Result<regex::Regex, regex::Error> {
 /// with: the pattern parses and its NFA stays under the size limit. Much
 /// cheaper than [`compile_regex_test`], which also builds the search
 /// strategies; lowering checks every regex of every rule this way.
+///
+/// Each thread keeps one NFA compiler: a fresh one allocates and then frees
+/// its UTF-8 suffix tables (ten thousand entries) for every regex, which
+/// cost more than compiling a typical rule's pattern. The compiler clears
+/// its state at the start of each build, so reuse cannot leak one pattern
+/// into the next.
 pub fn check_regex_test(test: &Test) -> Result<(), String> {
     use regex_automata::nfa::thompson;
     use regex_automata::util::syntax;
+    thread_local! {
+        static COMPILER: RefCell<thompson::Compiler> = RefCell::new({
+            let mut compiler = thompson::Compiler::new();
+            compiler.configure(thompson::Config::new().nfa_size_limit(Some(REGEX_SIZE_LIMIT)));
+            compiler
+        });
+    }
     let Test::Regex {
         pattern,
         ignore_case,
@@ -57,18 +70,20 @@ pub fn check_regex_test(test: &Test) -> Result<(), String> {
     else {
         return Ok(());
     };
-    thompson::Compiler::new()
-        .syntax(
-            syntax::Config::new()
-                .case_insensitive(*ignore_case)
-                .multi_line(*multi_line)
-                .dot_matches_new_line(*dot_all)
-                .nest_limit(REGEX_NEST_LIMIT),
-        )
-        .configure(thompson::Config::new().nfa_size_limit(Some(REGEX_SIZE_LIMIT)))
-        .build(&crate::logic::pattern::re2_compatible(pattern, *multi_line))
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    let pattern = crate::logic::pattern::re2_compatible(pattern, *multi_line);
+    COMPILER.with_borrow_mut(|compiler| {
+        compiler
+            .syntax(
+                syntax::Config::new()
+                    .case_insensitive(*ignore_case)
+                    .multi_line(*multi_line)
+                    .dot_matches_new_line(*dot_all)
+                    .nest_limit(REGEX_NEST_LIMIT),
+            )
+            .build(&pattern)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })
 }
 
 /// How a string pattern is matched.
