@@ -9,6 +9,7 @@
 
 pub mod correlate;
 pub mod event;
+mod nfa_bound;
 pub mod nhs;
 mod scan;
 
@@ -71,15 +72,22 @@ pub fn check_regex_test(test: &Test) -> Result<(), String> {
         return Ok(());
     };
     let pattern = crate::logic::pattern::re2_compatible(pattern, *multi_line);
+    let config = syntax::Config::new()
+        .case_insensitive(*ignore_case)
+        .multi_line(*multi_line)
+        .dot_matches_new_line(*dot_all)
+        .nest_limit(REGEX_NEST_LIMIT);
+    // The compiler parses with the same configuration; when the parsed
+    // pattern is certainly small enough, building its NFA would prove
+    // nothing more.
+    if let Ok(hir) = syntax::parse_with(&pattern, &config)
+        && nfa_bound::certainly_within(&hir, REGEX_SIZE_LIMIT)
+    {
+        return Ok(());
+    }
     COMPILER.with_borrow_mut(|compiler| {
         compiler
-            .syntax(
-                syntax::Config::new()
-                    .case_insensitive(*ignore_case)
-                    .multi_line(*multi_line)
-                    .dot_matches_new_line(*dot_all)
-                    .nest_limit(REGEX_NEST_LIMIT),
-            )
+            .syntax(config)
             .build(&pattern)
             .map(|_| ())
             .map_err(|e| e.to_string())
