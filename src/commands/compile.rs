@@ -2,6 +2,7 @@
 //! detections, Sentinel analytics rules or standard Sigma.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use crate::backend::deploy::{self, Meta, Schedule};
 use crate::backend::sigma::SigmaOptions;
@@ -17,10 +18,21 @@ use crate::pipeline::Pipeline;
 pub struct Artifact {
     pub suffix: &'static str,
     pub text: String,
-    /// The bare query, for a `.kql` file (whose text adds a header), so
-    /// JSON Lines output need not compile the rule again.
-    pub query: Option<String>,
+    /// Where the bare query is in `text`, for a `.kql` file (whose text
+    /// adds a header), so JSON Lines output need not compile the rule
+    /// again nor keep a second copy of it.
+    pub query: Option<std::ops::Range<usize>>,
     pub warnings: Vec<String>,
+}
+
+impl Artifact {
+    /// The bare query of a `.kql` file, else the whole text.
+    pub fn query_or_text(&self) -> &str {
+        self.query
+            .clone()
+            .and_then(|range| self.text.get(range))
+            .unwrap_or(&self.text)
+    }
 }
 
 /// Everything one rule compiles to for `target`.
@@ -67,12 +79,19 @@ pub fn artifacts_with(
                 warnings: export.warnings,
             }]
         }
-        Target::Kql => vec![Artifact {
-            suffix: ".kql",
-            text: format!("{}\n", with_header(&rules[index], &query)),
-            query: Some(query),
-            warnings: Vec::new(),
-        }],
+        Target::Kql => {
+            let mut text = header(&rules[index]);
+            let start = text.len();
+            text.push_str(&query);
+            let end = text.len();
+            text.push('\n');
+            vec![Artifact {
+                suffix: ".kql",
+                text,
+                query: Some(start..end),
+                warnings: Vec::new(),
+            }]
+        }
         Target::Defender => {
             let rule = deploy::defender(rules, index, &meta(), &query, pipeline, schedule)?;
             vec![Artifact {
@@ -180,56 +199,75 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
     if let Some(dir) = &args.out {
         crate::write::sweep_stale_temporaries(dir);
     }
-    let mut text = String::new();
+    // Streamed rather than gathered: the output of thousands of rules is
+    // megabytes, and holding it whole would only add to the memory the
+    // process must touch.
+    let mut sink = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut written = Ok(());
     for (i, result) in &results {
         let rule = &lowered.rules[*i];
-        match (result, &args.out, args.format) {
+        let id = Field::Text(rule.key());
+        let title = Field::Text(&rule.title);
+        let path = Field::Text(&rule.path);
+        written = match (result, &args.out, args.format) {
             (Err(e), _, CompileFormat::Jsonl) if args.out.is_none() => {
-                let record = serde_json::json!({
-                    "id": rule.key(), "title": rule.title, "path": rule.path,
-                    "target": target, "error": e.message,
-                });
-                let _ = writeln!(text, "{record}");
+                let error = Field::Text(&e.message);
+                write_record(
+                    &mut sink,
+                    &[
+                        ("error", error),
+                        ("id", id),
+                        ("path", path),
+                        ("target", Field::Text(target)),
+                        ("title", title),
+                    ],
+                )
             }
-            (Err(e), _, _) => out.error(&located(&lowered, rule, e)),
+            (Err(e), _, _) => {
+                out.error(&located(&lowered, rule, e));
+                Ok(())
+            }
             (Ok(files), Some(dir), _) => {
                 for file in files {
                     let path = dir.join(format!("{}{}", stem(rule), file.suffix));
                     crate::write::atomic_write(&path, file.text.as_bytes())
                         .map_err(|e| format!("{}: {e}", crate::source::display_path(&path)))?;
                 }
+                Ok(())
             }
-            (Ok(files), None, CompileFormat::Text) if args.target == Target::Sigma => {
-                // One YAML stream: each rule's documents after a separator.
-                for file in files {
-                    let _ = write!(text, "---\n{}", file.text);
-                }
-            }
-            (Ok(files), None, CompileFormat::Text) => {
-                for file in files {
-                    let _ = writeln!(text, "{}", file.text);
-                }
-            }
+            // One YAML stream: each rule's documents after a separator.
+            (Ok(files), None, CompileFormat::Text) if args.target == Target::Sigma => files
+                .iter()
+                .try_for_each(|file| write!(sink, "---\n{}", file.text)),
+            (Ok(files), None, CompileFormat::Text) => files
+                .iter()
+                .try_for_each(|file| writeln!(sink, "{}", file.text)),
             (Ok(files), None, CompileFormat::Jsonl) => {
-                let mut record = serde_json::json!({
-                    "id": rule.key(), "title": rule.title, "path": rule.path, "target": target,
-                });
                 // The query itself for KQL; the deployable document otherwise
                 // (for Sentinel, the YAML rule, with its ARM template beside it).
-                let output = match (args.target, &files[0].query) {
-                    (Target::Kql, Some(query)) => query.clone(),
-                    _ => files[0].text.clone(),
-                };
-                record["output"] = output.into();
-                if let Some(arm) = files.get(1) {
-                    record["arm"] =
-                        serde_json::from_str::<serde_json::Value>(&arm.text).unwrap_or_default();
+                let output = Field::Text(files[0].query_or_text());
+                let arm = files
+                    .get(1)
+                    .map(|arm| serde_json::from_str(&arm.text).unwrap_or_default());
+                let mut fields = Vec::with_capacity(6);
+                if let Some(arm) = &arm {
+                    fields.push(("arm", Field::Json(arm)));
                 }
-                let _ = writeln!(text, "{record}");
+                fields.extend([
+                    ("id", id),
+                    ("output", output),
+                    ("path", path),
+                    ("target", Field::Text(target)),
+                    ("title", title),
+                ]);
+                write_record(&mut sink, &fields)
             }
+        };
+        if written.is_err() {
+            break;
         }
     }
-    out.print(&text);
+    out.end_stream(written.and_then(|()| sink.flush()));
     out.note(&format!(
         "compiled {} of {} rules for {target} ({}), {failed} failed{}",
         results.iter().filter(|(_, r)| r.is_ok()).count(),
@@ -251,6 +289,33 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
     };
     super::release_at_exit((lowered, results));
     Ok(code)
+}
+
+/// A value in a JSON Lines record.
+enum Field<'a> {
+    Text(&'a str),
+    Json(&'a serde_json::Value),
+}
+
+/// One JSON Lines record, its keys given in sorted order (the order
+/// `serde_json` writes a map in, which the records have always had).
+fn write_record(
+    sink: &mut impl std::io::Write,
+    fields: &[(&str, Field<'_>)],
+) -> std::io::Result<()> {
+    sink.write_all(b"{")?;
+    for (n, (key, value)) in fields.iter().enumerate() {
+        if n > 0 {
+            sink.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *sink, key)?;
+        sink.write_all(b":")?;
+        match value {
+            Field::Text(text) => serde_json::to_writer(&mut *sink, text)?,
+            Field::Json(value) => serde_json::to_writer(&mut *sink, value)?,
+        }
+    }
+    sink.write_all(b"}\n")
 }
 
 /// A compile error as `file:line:col: rule `id`: message`, at the field the
@@ -282,12 +347,11 @@ fn located(lowered: &Lowered, rule: &crate::logic::RuleLogic, e: &CompileError) 
     )
 }
 
-/// A query under comments naming its rule, as a `.kql` file holds it.
-fn with_header(rule: &crate::logic::RuleLogic, query: &str) -> String {
+/// The comments naming a rule above its query in a `.kql` file.
+fn header(rule: &crate::logic::RuleLogic) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "// {}", rule.title.replace('\n', " "));
     let _ = writeln!(out, "// id: {}", rule.key().replace('\n', " "));
     let _ = writeln!(out, "// source: {}", rule.path);
-    out.push_str(query);
     out
 }

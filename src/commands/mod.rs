@@ -50,6 +50,16 @@ impl Output {
         }
     }
 
+    /// The end of output a command streamed to stdout itself: a closed
+    /// pipe is a quiet, successful exit, as for [`Output::print`].
+    pub fn end_stream(&self, result: std::io::Result<()>) {
+        if let Err(e) = result
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
+        }
+    }
+
     /// A progress or summary line on stderr (not for `--quiet`).
     pub fn note(&self, message: &str) {
         if !self.quiet {
