@@ -41,7 +41,7 @@ pub struct LineCol {
     pub column: usize,
 }
 
-/// The text of one input file, with a line index built once.
+/// The text of one input file, with a line index built when first needed.
 #[derive(Debug)]
 pub struct SourceFile {
     /// The path as the user should see it (relative to where they ran stetho
@@ -51,18 +51,26 @@ pub struct SourceFile {
     /// The path to open the file again (for fixes and formatting).
     pub path: PathBuf,
     pub text: String,
-    line_starts: Vec<usize>,
+    /// Built on the first position asked for: most files of a clean run
+    /// never report one, and the index of thousands of files is megabytes.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl SourceFile {
     pub fn new(path: &Path, display: String, text: String) -> Arc<Self> {
-        let mut line_starts = vec![0];
-        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
         Arc::new(SourceFile {
             display,
             path: path.to_path_buf(),
             text,
-            line_starts,
+            line_starts: std::sync::OnceLock::new(),
+        })
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', self.text.as_bytes()).map(|i| i + 1))
+                .collect()
         })
     }
 
@@ -74,11 +82,12 @@ impl SourceFile {
     /// Line and column of a byte offset; offsets past the end clamp to the end.
     pub fn line_col(&self, offset: usize) -> LineCol {
         let offset = self.floor_char_boundary(offset.min(self.text.len()));
-        let line = match self.line_starts.binary_search(&offset) {
+        let line_starts = self.line_starts();
+        let line = match line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let column = self.text[self.line_starts[line]..offset].chars().count() + 1;
+        let column = self.text[line_starts[line]..offset].chars().count() + 1;
         LineCol {
             line: line + 1,
             column,
