@@ -117,6 +117,12 @@ pub type FileResult = (Option<Arc<SourceFile>>, Vec<Rule>, Vec<Diagnostic>);
 pub fn load_files(paths: &[PathBuf]) -> Loaded {
     let per_file: Vec<FileResult> = paths.par_iter().map(|p| load_file(p)).collect();
     let mut loaded = Loaded::default();
+    // Sized once: a rule is hundreds of bytes, and thousands of them
+    // doubling their way up would copy the set several times.
+    loaded.files.reserve_exact(per_file.len());
+    loaded
+        .rules
+        .reserve_exact(per_file.iter().map(|(_, rules, _)| rules.len()).sum());
     for (file, rules, diagnostics) in per_file {
         loaded.files.extend(file);
         loaded.rules.extend(rules);
