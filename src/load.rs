@@ -75,7 +75,12 @@ pub fn discover_at_most(paths: &[PathBuf], limit: usize) -> Result<Vec<PathBuf>,
             }
         }
     }
-    found.sort();
+    // A walk already yields its files in path order (siblings sorted,
+    // depth first); only several paths given out of order need the sort,
+    // which compares paths component by component.
+    if !found.is_sorted() {
+        found.sort();
+    }
     found.dedup();
     Ok(found)
 }

@@ -934,7 +934,16 @@ pub fn literal(text: &str) -> String {
     if text.chars().any(|c| c.is_control()) {
         return plain_literal(text);
     }
-    format!("@'{}'", text.replace('\'', "''"))
+    let mut out = String::with_capacity(text.len() + 3);
+    out.push_str("@'");
+    for (i, part) in text.split('\'').enumerate() {
+        if i > 0 {
+            out.push_str("''");
+        }
+        out.push_str(part);
+    }
+    out.push('\'');
+    out
 }
 
 /// An escaped `'...'` literal.
