@@ -59,7 +59,9 @@ pub fn discover_at_most(paths: &[PathBuf], limit: usize) -> Result<Vec<PathBuf>,
         }
         let walker = ignore::WalkBuilder::new(path)
             .add_custom_ignore_filename(".stethoignore")
-            .sort_by_file_path(|a, b| a.cmp(b))
+            // Siblings share their folder, so ordering them by name orders
+            // them as whole paths would, without comparing every component.
+            .sort_by_file_name(|a, b| a.cmp(b))
             .build();
         for entry in walker {
             let entry = entry.map_err(|e| LoadError::Walk {
@@ -75,13 +77,13 @@ pub fn discover_at_most(paths: &[PathBuf], limit: usize) -> Result<Vec<PathBuf>,
             }
         }
     }
-    // A walk already yields its files in path order (siblings sorted,
-    // depth first); only several paths given out of order need the sort,
-    // which compares paths component by component.
-    if !found.is_sorted() {
+    // A walk yields its files once each and in path order (siblings
+    // sorted, depth first); only several paths can repeat or interleave.
+    // Paths compare component by component, which is slow enough to skip.
+    if paths.len() > 1 {
         found.sort();
+        found.dedup();
     }
-    found.dedup();
     Ok(found)
 }
 
