@@ -199,30 +199,44 @@ pub fn re2_compatible(pattern: &str, multi_line: bool) -> String {
     out
 }
 
-/// Parse wildcards and escapes into pieces.
+/// Parse wildcards and escapes into pieces. Literal text is copied a run
+/// at a time, so a value without wildcards costs one allocation.
 pub fn parse_pieces(value: &str) -> Vec<Piece> {
     let mut pieces = Vec::new();
     let mut literal = String::new();
-    let mut chars = value.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.peek() {
-                Some('*' | '?' | '\\') => literal.push(chars.next().unwrap_or('\\')),
+    let mut rest = value;
+    while let Some(at) = rest.find(['\\', '*', '?']) {
+        if literal.is_empty() {
+            // Room for the rest: a Windows path's backslashes would
+            // otherwise grow it run by run.
+            literal.reserve(rest.len());
+        }
+        literal.push_str(&rest[..at]);
+        let special = rest.as_bytes()[at];
+        rest = &rest[at + 1..];
+        match special {
+            // `\*`, `\?` and `\\` are the escaped character; any other
+            // backslash is itself.
+            b'\\' => match rest.as_bytes().first() {
+                Some(&escaped @ (b'*' | b'?' | b'\\')) => {
+                    literal.push(char::from(escaped));
+                    rest = &rest[1..];
+                }
                 _ => literal.push('\\'),
             },
-            '*' | '?' => {
+            wildcard => {
                 if !literal.is_empty() {
                     pieces.push(Piece::Literal(std::mem::take(&mut literal)));
                 }
-                pieces.push(if c == '*' {
+                pieces.push(if wildcard == b'*' {
                     Piece::AnyRun
                 } else {
                     Piece::AnyChar
                 });
             }
-            _ => literal.push(c),
         }
     }
+    literal.push_str(rest);
     if !literal.is_empty() {
         pieces.push(Piece::Literal(literal));
     }
@@ -246,6 +260,63 @@ fn merge(pieces: Vec<Piece>) -> Vec<Piece> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The run-at-a-time parser reads every value as a character-by-
+    /// character reading of the escape rules does.
+    #[test]
+    fn pieces_follow_the_escape_rules() {
+        fn by_char(value: &str) -> Vec<Piece> {
+            let mut pieces = Vec::new();
+            let mut literal = String::new();
+            let mut chars = value.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' if matches!(chars.peek(), Some('*' | '?' | '\\')) => {
+                        literal.extend(chars.next());
+                    }
+                    '*' | '?' => {
+                        if !literal.is_empty() {
+                            pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+                        }
+                        pieces.push(if c == '*' {
+                            Piece::AnyRun
+                        } else {
+                            Piece::AnyChar
+                        });
+                    }
+                    _ => literal.push(c),
+                }
+            }
+            if !literal.is_empty() {
+                pieces.push(Piece::Literal(literal));
+            }
+            pieces
+        }
+        let values = [
+            "",
+            "*",
+            "?",
+            "\\",
+            "\\\\",
+            "\\*",
+            "\\?",
+            "\\\\*",
+            "\\\\\\*",
+            "a\\",
+            "*\\",
+            "C:\\Windows\\System32\\cmd.exe",
+            "*\\AppData\\*\\?.exe",
+            "x\\y*z?",
+            "é*ü\\?ß",
+            "**",
+            "a**b",
+            "\\a\\b\\",
+            "?*?",
+        ];
+        for value in values {
+            assert_eq!(parse_pieces(value), by_char(value), "{value:?}");
+        }
+    }
 
     #[test]
     fn shapes() {
