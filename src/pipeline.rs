@@ -396,11 +396,11 @@ impl Source {
     ) -> Result<Expr, MapError> {
         let native = matches!(taxonomy, Some(t) if t != "sigma");
         let mut error = None;
-        let mapped = expr.clone().map_preds(&mut |pred| {
+        let mapped = expr.map_pred_refs(&mut |pred| {
             if error.is_some() {
-                return Expr::Pred(pred);
+                return Expr::Const(false);
             }
-            match self.map_pred(pipeline, pred, native, strict) {
+            match self.map_pred(pipeline, pred.clone(), native, strict) {
                 Ok(e) => e,
                 Err(e) => {
                     error = Some(e);

@@ -164,6 +164,14 @@ pub enum Expr {
 impl Expr {
     /// `and` of parts, flattening nested `and`s and folding constants.
     pub fn and(parts: Vec<Expr>) -> Expr {
+        // Most calls have nothing to fold: keep their vector as it is.
+        if parts.len() > 1
+            && !parts
+                .iter()
+                .any(|p| matches!(p, Expr::Const(_) | Expr::And(_)))
+        {
+            return Expr::And(parts);
+        }
         let mut out = Vec::with_capacity(parts.len());
         for part in parts {
             match part {
@@ -182,6 +190,13 @@ impl Expr {
 
     /// `or` of parts, flattening nested `or`s and folding constants.
     pub fn or(parts: Vec<Expr>) -> Expr {
+        if parts.len() > 1
+            && !parts
+                .iter()
+                .any(|p| matches!(p, Expr::Const(_) | Expr::Or(_)))
+        {
+            return Expr::Or(parts);
+        }
         let mut out = Vec::with_capacity(parts.len());
         for part in parts {
             match part {
@@ -219,6 +234,18 @@ impl Expr {
             Expr::Not(inner) => inner.visit(f),
             Expr::Pred(p) => f(p),
             Expr::Const(_) => {}
+        }
+    }
+
+    /// A rewritten copy, every predicate replaced by what `f` makes of it:
+    /// [`Expr::map_preds`] on a borrowed tree, without cloning it first.
+    pub fn map_pred_refs(&self, f: &mut dyn FnMut(&Pred) -> Expr) -> Expr {
+        match self {
+            Expr::And(items) => Expr::and(items.iter().map(|e| e.map_pred_refs(f)).collect()),
+            Expr::Or(items) => Expr::or(items.iter().map(|e| e.map_pred_refs(f)).collect()),
+            Expr::Not(inner) => Expr::negate(inner.map_pred_refs(f)),
+            Expr::Pred(p) => f(p),
+            Expr::Const(c) => Expr::Const(*c),
         }
     }
 
