@@ -517,21 +517,31 @@ impl<'a> Query<'a> {
 
     /// A string test on text (a string column or a converted value).
     fn scalar_string_test(&self, text: &str, pattern: &Pattern, cased: bool) -> String {
-        let cs = if cased { "_cs" } else { "" };
-        match pattern {
-            Pattern::Exact(v) if v.is_empty() => format!("isempty({text})"),
-            Pattern::Exact(v) => {
-                format!("{text} {} {}", if cased { "==" } else { "=~" }, literal(v))
+        let pick = |insensitive: &'static str, sensitive: &'static str| {
+            if cased { sensitive } else { insensitive }
+        };
+        let regex;
+        let (operator, value) = match pattern {
+            Pattern::Exact(v) if v.is_empty() => return format!("isempty({text})"),
+            Pattern::Exact(v) => (pick("=~", "=="), v.as_str()),
+            Pattern::Contains(v) if v.is_empty() => return "true".to_string(),
+            Pattern::Contains(v) => (pick("contains", "contains_cs"), v.as_str()),
+            Pattern::StartsWith(v) => (pick("startswith", "startswith_cs"), v.as_str()),
+            Pattern::EndsWith(v) => (pick("endswith", "endswith_cs"), v.as_str()),
+            Pattern::Glob(pieces) => {
+                regex = glob_regex(pieces, cased);
+                ("matches regex", regex.as_str())
             }
-            Pattern::Contains(v) if v.is_empty() => "true".to_string(),
-            Pattern::Contains(v) => format!("{text} contains{cs} {}", literal(v)),
-            Pattern::StartsWith(v) => format!("{text} startswith{cs} {}", literal(v)),
-            Pattern::EndsWith(v) => format!("{text} endswith{cs} {}", literal(v)),
-            Pattern::Glob(pieces) => format!(
-                "{text} matches regex {}",
-                literal(&glob_regex(pieces, cased))
-            ),
-        }
+        };
+        // One string sized for the whole predicate: thousands of rules
+        // make tens of thousands of these.
+        let mut out = String::with_capacity(text.len() + operator.len() + value.len() + 6);
+        out.push_str(text);
+        out.push(' ');
+        out.push_str(operator);
+        out.push(' ');
+        push_literal(&mut out, value);
+        out
     }
 
     fn keyword(&self, test: &Test) -> Result<String, CompileError> {
@@ -931,10 +941,17 @@ fn name(column: &str) -> String {
 /// A string constant: verbatim `@'...'` with `'` doubled, or an escaped
 /// `'...'` when the text holds characters a verbatim literal cannot.
 pub fn literal(text: &str) -> String {
-    if text.chars().any(|c| c.is_control()) {
-        return plain_literal(text);
-    }
     let mut out = String::with_capacity(text.len() + 3);
+    push_literal(&mut out, text);
+    out
+}
+
+/// [`literal`], appended to `out`.
+fn push_literal(out: &mut String, text: &str) {
+    if text.chars().any(|c| c.is_control()) {
+        out.push_str(&plain_literal(text));
+        return;
+    }
     out.push_str("@'");
     for (i, part) in text.split('\'').enumerate() {
         if i > 0 {
@@ -943,7 +960,6 @@ pub fn literal(text: &str) -> String {
         out.push_str(part);
     }
     out.push('\'');
-    out
 }
 
 /// An escaped `'...'` literal.
