@@ -59,11 +59,14 @@ impl Column {
 pub struct Table {
     pub name: String,
     pub columns: Vec<Column>,
+    /// Column name -> index in `columns`: query generation looks up every
+    /// field of every rule, in tables of up to a few hundred columns.
+    index: foldhash::HashMap<String, usize>,
 }
 
 impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| c.name == name)
+        self.index.get(name).map(|&i| &self.columns[i])
     }
 }
 
@@ -121,9 +124,16 @@ fn load(path: &str, pipeline: &'static str) -> Database {
                 })
             })
             .collect();
+        let columns: Vec<Column> = columns;
+        // The first of a repeated name wins, as a scan in order would find.
+        let mut index = foldhash::HashMap::default();
+        for (i, column) in columns.iter().enumerate() {
+            index.entry(column.name.clone()).or_insert(i);
+        }
         db.tables.push(Table {
             name: name.to_string(),
             columns,
+            index,
         });
     }
     db
