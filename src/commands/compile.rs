@@ -267,7 +267,7 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
             break;
         }
     }
-    out.end_stream(written.and_then(|()| sink.flush()));
+    out.end_stream(written.and_then(|()| sink.flush()))?;
     out.note(&format!(
         "compiled {} of {} rules for {target} ({}), {failed} failed{}",
         results.iter().filter(|(_, r)| r.is_ok()).count(),

@@ -51,12 +51,14 @@ impl Output {
     }
 
     /// The end of output a command streamed to stdout itself: a closed
-    /// pipe is a quiet, successful exit, as for [`Output::print`].
-    pub fn end_stream(&self, result: std::io::Result<()>) {
-        if let Err(e) = result
-            && e.kind() == std::io::ErrorKind::BrokenPipe
-        {
-            std::process::exit(0);
+    /// pipe is a quiet, successful exit, as for [`Output::print`]; any
+    /// other failure (a full disk) is an I/O error, so that output cut
+    /// short never passes for complete.
+    pub fn end_stream(&self, result: std::io::Result<()>) -> Result<(), String> {
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+            Err(e) => Err(format!("writing the output: {e}")),
+            Ok(()) => Ok(()),
         }
     }
 

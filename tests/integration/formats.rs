@@ -87,6 +87,24 @@ fn usage_and_io_errors_exit_2() {
     );
 }
 
+/// Output that cannot be written in full is an I/O error, not a quiet
+/// success with half a result.
+#[test]
+fn a_full_disk_under_compile_output_exits_2() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // a system without /dev/full
+    };
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_stetho"))
+        .args(["compile", "--no-config", "--format", "jsonl", "detections"])
+        .current_dir(crate::common::root())
+        .stdout(full)
+        .output()
+        .expect("run stetho");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("writing the output"), "{stderr}");
+}
+
 #[test]
 fn lint_levels_in_config_change_severity() {
     let dir = tempfile::tempdir().expect("temp dir");
