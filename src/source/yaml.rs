@@ -590,18 +590,14 @@ impl<'a> Event<'a> {
     }
 }
 
-/// An open collection. Its children wait on the builder's shared stacks,
-/// from `first` on, and move into a vector of exactly their number when
-/// it closes: a vector per collection grown push by push would allocate
-/// and copy several times, then again to shed its slack.
 enum Frame {
     Seq {
         start: Span,
-        first: usize,
+        items: Vec<Node>,
     },
     Map {
         start: Span,
-        first: usize,
+        entries: Vec<Entry>,
         pending_key: Option<Node>,
         /// Key text → index in `entries`, so duplicate detection stays
         /// linear in a mapping with a hundred thousand keys. Built only
@@ -614,10 +610,6 @@ enum Frame {
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    /// The items of every open sequence, innermost last.
-    items: Vec<Node>,
-    /// The entries of every open mapping, innermost last.
-    entries: Vec<Entry>,
     loaded: Loaded,
 }
 
@@ -660,20 +652,20 @@ impl Builder {
             Event::SeqStart => {
                 self.open(Frame::Seq {
                     start: span,
-                    first: self.items.len(),
+                    items: Vec::new(),
                 })?;
             }
             Event::MapStart => {
                 self.open(Frame::Map {
                     start: span,
-                    first: self.entries.len(),
+                    entries: Vec::new(),
                     pending_key: None,
                     keys: None,
                 })?;
             }
             Event::SeqEnd => {
-                if let Some(Frame::Seq { start, first }) = self.stack.pop() {
-                    let items: Vec<Node> = self.items.drain(first..).collect();
+                if let Some(Frame::Seq { start, mut items }) = self.stack.pop() {
+                    items.shrink_to_fit();
                     let end = items.last().map_or(start.end, |n| n.span.end).max(span.end);
                     self.push(Node {
                         span: Span::new(start.start, end),
@@ -682,8 +674,11 @@ impl Builder {
                 }
             }
             Event::MapEnd => {
-                if let Some(Frame::Map { start, first, .. }) = self.stack.pop() {
-                    let entries: Vec<Entry> = self.entries.drain(first..).collect();
+                if let Some(Frame::Map {
+                    start, mut entries, ..
+                }) = self.stack.pop()
+                {
+                    entries.shrink_to_fit();
                     let end = entries
                         .last()
                         .map_or(start.end, |e| e.value.span.end)
@@ -716,9 +711,9 @@ impl Builder {
         let mut errors = Vec::new();
         match self.stack.last_mut() {
             None => self.loaded.documents.push(node),
-            Some(Frame::Seq { .. }) => self.items.push(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map {
-                first,
+                entries,
                 pending_key,
                 keys,
                 ..
@@ -741,11 +736,9 @@ impl Builder {
                     *pending_key = Some(node);
                 }
                 Some(key) => {
-                    let entries = &mut self.entries;
-                    let first = *first;
                     let duplicate = key.as_scalar().and_then(|k| match keys {
-                        Some(keys) => keys.get(&k.text).map(|&i| &entries[first + i]),
-                        None => entries[first..]
+                        Some(keys) => keys.get(&k.text).map(|&i| &entries[i]),
+                        None => entries
                             .iter()
                             .find(|e| e.key.as_scalar().is_some_and(|s| s.text == k.text)),
                     });
@@ -759,7 +752,7 @@ impl Builder {
                         }),
                         None => {
                             entries.push(Entry { key, value: node });
-                            index_keys(keys, &entries[first..]);
+                            index_keys(keys, entries);
                         }
                     }
                 }
