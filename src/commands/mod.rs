@@ -40,13 +40,15 @@ impl Output {
         }
     }
 
-    /// Write to stdout; a closed pipe is not an error.
+    /// Write to stdout; a closed pipe is not an error, but any other
+    /// failure (a full disk) ends the run as an I/O error, so that output
+    /// cut short never passes for complete.
     pub fn print(&self, text: &str) {
         let mut out = std::io::stdout().lock();
-        if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
-            && e.kind() == std::io::ErrorKind::BrokenPipe
-        {
-            std::process::exit(0);
+        let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        if let Err(message) = self.end_stream(written) {
+            self.error(&message);
+            std::process::exit(i32::from(exit_code::USAGE));
         }
     }
 

@@ -88,21 +88,27 @@ fn usage_and_io_errors_exit_2() {
 }
 
 /// Output that cannot be written in full is an I/O error, not a quiet
-/// success with half a result.
+/// success with half a result: for compile, which streams its output, and
+/// for a command that prints its report at once.
 #[test]
-fn a_full_disk_under_compile_output_exits_2() {
-    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
-        return; // a system without /dev/full
-    };
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_stetho"))
-        .args(["compile", "--no-config", "--format", "jsonl", "detections"])
-        .current_dir(crate::common::root())
-        .stdout(full)
-        .output()
-        .expect("run stetho");
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("writing the output"), "{stderr}");
+fn a_full_disk_under_the_output_exits_2() {
+    for args in [
+        ["compile", "--no-config", "--format", "jsonl", "detections"],
+        ["validate", "--no-config", "--format", "json", "detections"],
+    ] {
+        let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+            return; // a system without /dev/full
+        };
+        let run = std::process::Command::new(env!("CARGO_BIN_EXE_stetho"))
+            .args(args)
+            .current_dir(crate::common::root())
+            .stdout(full)
+            .output()
+            .expect("run stetho");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("writing the output"), "{args:?}: {stderr}");
+    }
 }
 
 #[test]
