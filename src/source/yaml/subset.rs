@@ -649,6 +649,9 @@ impl<'a> Reader<'a> {
                 b',' | b']' | b'}' | b'\n' => break,
                 b if b == stop => break,
                 b'[' | b'{' | b':' | b'#' | b'\'' | b'"' => return None,
+                // A word that begins with `-` after a space: saphyr may
+                // read it as a new scalar (`[1 -, 2]` is its error).
+                b'-' if end > at && self.is_blank(end - 1) => return None,
                 _ => end += 1,
             }
         }
