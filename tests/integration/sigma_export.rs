@@ -618,28 +618,3 @@ fn the_library_export_snapshot() {
         )
     );
 }
-
-/// Two keys that differ only in modifier spellings the export normalises
-/// (`wide`, `utf16le`) stay two keys, not one key twice.
-#[test]
-fn alias_modifier_spellings_stay_distinct_keys() {
-    let run = crate::common::stetho(&[
-        "compile",
-        "--no-config",
-        "--target",
-        "sigma",
-        "tests/sigma-export/alias-modifier-spellings.yml",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert!(
-        run.stdout.contains("Image|wide|base64offset|contains: 'a'"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains("Image|utf16le|base64offset|contains: 'b'"),
-        "{}",
-        run.stdout
-    );
-}

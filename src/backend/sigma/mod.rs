@@ -592,14 +592,24 @@ fn search_block(ctx: &mut Ctx<'_>, block: &Node, kind: BlockKind) -> Result<Out,
                 ctx.warn("`timeframe` (removed in Sigma v2, ignored by stetho) is not exported");
                 continue;
             }
-            (_, NodeKind::Map(items)) => Out::Map(map_items(ctx, key, items)?),
+            (_, NodeKind::Map(items)) => Out::Map(
+                items
+                    .iter()
+                    .map(|e| item(ctx, key, e.key_str(), &e.value))
+                    .collect::<Result<_, _>>()?,
+            ),
             (_, NodeKind::Seq(items))
                 if !items.is_empty() && items.iter().all(|n| n.as_map().is_some()) =>
             {
                 let mut groups = Vec::with_capacity(items.len());
                 for group in items {
                     let entries = group.as_map().unwrap_or(&[]);
-                    groups.push(Out::Map(map_items(ctx, key, entries)?));
+                    groups.push(Out::Map(
+                        entries
+                            .iter()
+                            .map(|e| item(ctx, key, e.key_str(), &e.value))
+                            .collect::<Result<_, _>>()?,
+                    ));
                 }
                 Out::Seq(groups)
             }
@@ -639,35 +649,8 @@ fn modifier_name(name: &str) -> &str {
     }
 }
 
-/// The entries of one map of a search identifier. Two keys that differ
-/// only in modifier spellings the export normalises (`utf16le` and `wide`)
-/// would become one key twice, which no YAML reader accepts; the later
-/// keeps its own spelling.
-fn map_items(
-    ctx: &mut Ctx<'_>,
-    ident: &str,
-    entries: &[crate::source::yaml::Entry],
-) -> Result<Vec<OutEntry>, CompileError> {
-    let mut out: Vec<OutEntry> = Vec::with_capacity(entries.len());
-    for e in entries {
-        let mut entry = item(ctx, ident, e.key_str(), &e.value, true)?;
-        if out.iter().any(|o| o.key == entry.key) {
-            entry = item(ctx, ident, e.key_str(), &e.value, false)?;
-        }
-        out.push(entry);
-    }
-    Ok(out)
-}
-
-/// One `field|modifiers: value` entry of a search identifier, with the
-/// modifier spellings normalised or as written.
-fn item(
-    ctx: &mut Ctx<'_>,
-    ident: &str,
-    key: &str,
-    value: &Node,
-    normalise: bool,
-) -> Result<OutEntry, CompileError> {
+/// One `field|modifiers: value` entry of a search identifier.
+fn item(ctx: &mut Ctx<'_>, ident: &str, key: &str, value: &Node) -> Result<OutEntry, CompileError> {
     let mut parts = key.split('|');
     let field = parts.next().unwrap_or("");
     let modifiers: Vec<&str> = parts.collect();
@@ -679,10 +662,7 @@ fn item(
     if modifiers.contains(&"nhs_number") {
         return nhs_number(ctx, ident, key, &out_field, value);
     }
-    let mut mods: Vec<&str> = modifiers
-        .iter()
-        .map(|m| if normalise { modifier_name(m) } else { m })
-        .collect();
+    let mut mods: Vec<&str> = modifiers.iter().map(|m| modifier_name(m)).collect();
     // Under a string modifier stetho matches a number's text; pySigma refuses
     // a number there, so it is written as the string it is matched as.
     let stringly = mods.iter().any(|m| STRING_MODIFIERS.contains(m));
