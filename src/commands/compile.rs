@@ -345,6 +345,8 @@ fn write_json_string(sink: &mut impl std::io::Write, text: &str) -> std::io::Res
             at += 8;
             continue;
         }
+        // `\u00XX` for the control characters without a short escape.
+        let mut unicode = *b"\\u0000";
         let escape: &[u8] = match bytes[at] {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -355,18 +357,9 @@ fn write_json_string(sink: &mut impl std::io::Write, text: &str) -> std::io::Res
             0x0c => b"\\f",
             byte if byte < 0x20 => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                sink.write_all(&bytes[run..at])?;
-                sink.write_all(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[usize::from(byte >> 4)],
-                    HEX[usize::from(byte & 0xf)],
-                ])?;
-                at += 1;
-                run = at;
-                continue;
+                unicode[4] = HEX[usize::from(byte >> 4)];
+                unicode[5] = HEX[usize::from(byte & 0xf)];
+                &unicode
             }
             _ => {
                 at += 1;
