@@ -400,7 +400,7 @@ impl Source {
             if error.is_some() {
                 return Expr::Const(false);
             }
-            match self.map_pred(pipeline, pred.clone(), native, strict) {
+            match self.map_pred(pipeline, pred, native, strict) {
                 Ok(e) => e,
                 Err(e) => {
                     error = Some(e);
@@ -417,36 +417,41 @@ impl Source {
     fn map_pred(
         &self,
         pipeline: &str,
-        pred: Pred,
+        pred: &Pred,
         native: bool,
         strict: bool,
     ) -> Result<Expr, MapError> {
-        let Some(field) = pred.field.clone() else {
-            return Ok(Expr::Pred(pred));
+        let Some(field) = pred.field.as_deref() else {
+            return Ok(Expr::Pred(pred.clone()));
         };
-        let rename = |mut p: Pred, column: &str| {
-            p.field = Some(column.to_string());
-            if let Test::FieldRef { other, .. } = &mut p.test
+        // Built from the borrowed predicate: the field's old name is
+        // never copied only to be replaced.
+        let rename = |column: &str| {
+            let mut test = pred.test.clone();
+            if let Test::FieldRef { other, .. } = &mut test
                 && let Some(c) = self.column_for(other, native, strict)
             {
                 *other = c;
             }
-            Expr::Pred(p)
+            Expr::Pred(Pred {
+                field: Some(column.to_string()),
+                test,
+            })
         };
-        if let Some(column) = self.columns.get(&field) {
+        if let Some(column) = self.columns.get(field) {
             return Ok(if strict {
-                rename(pred, column)
+                rename(column)
             } else {
-                Expr::Pred(pred)
+                Expr::Pred(pred.clone())
             });
         }
         if native || !self.columns.is_empty() {
-            return Ok(Expr::Pred(pred));
+            return Ok(Expr::Pred(pred.clone()));
         }
-        match self.fields.get(&field) {
-            Some(FieldMap::Column(column)) => Ok(rename(pred, column)),
-            Some(FieldMap::DomainUser { domain, user }) => domain_user(pred, domain, user),
-            Some(FieldMap::Hashes(columns)) => hashes(pred, columns),
+        match self.fields.get(field) {
+            Some(FieldMap::Column(column)) => Ok(rename(column)),
+            Some(FieldMap::DomainUser { domain, user }) => domain_user(pred.clone(), domain, user),
+            Some(FieldMap::Hashes(columns)) => hashes(pred.clone(), columns),
             // The computed field keeps the Sigma name as its column name
             // (see `computed_column` for the exception).
             Some(
@@ -459,20 +464,20 @@ impl Source {
                     .computed()
                     .find(|(n, _)| *n == field)
                     .map(|(n, c)| Source::computed_column(n, &c))
-                    .unwrap_or(field);
-                Ok(rename(pred, &column))
+                    .unwrap_or_else(|| field.to_string());
+                Ok(rename(&column))
             }
-            None if self.unmapped.contains(&field) => Err(MapError::Unmapped {
-                field,
+            None if self.unmapped.contains(field) => Err(MapError::Unmapped {
+                field: field.to_string(),
                 table: self.table.clone(),
                 pipeline: pipeline.to_string(),
             }),
             None if strict => Err(MapError::UnknownField {
-                field,
+                field: field.to_string(),
                 table: self.table.clone(),
                 pipeline: pipeline.to_string(),
             }),
-            None => Ok(Expr::Pred(pred)),
+            None => Ok(Expr::Pred(pred.clone())),
         }
     }
 

@@ -298,22 +298,20 @@ fn lower_block(rule: &Rule, detection: &Detection, lists: &Lists) -> Result<Expr
             .unwrap_or_else(|| rule.anchor_span());
         return Err(LowerError::new(rule, span, "no condition"));
     }
-    let mut searches: BTreeMap<&str, Expr> = BTreeMap::new();
+    let mut searches = Searches::default();
     let mut spent = 0;
     for ident in &detection.identifiers {
-        searches.insert(
-            ident.name.as_str(),
-            lower_search(rule, &ident.search, lists, &mut spent)?,
-        );
+        let expr = lower_search(rule, &ident.search, lists, &mut spent)?;
+        searches.0.insert(ident.name.as_str(), (0, expr));
     }
     let names: Vec<&str> = detection
         .identifiers
         .iter()
         .map(|i| i.name.as_str())
         .collect();
-    let mut alternatives = Vec::new();
+    let mut parsed = Vec::with_capacity(detection.conditions.len());
     for cond in &detection.conditions {
-        let parsed = condition::parse(&cond.text).map_err(|e| {
+        let expr = condition::parse(&cond.text).map_err(|e| {
             let span = crate::model::span_in_scalar(
                 &rule.file,
                 cond.node_span,
@@ -321,23 +319,73 @@ fn lower_block(rule: &Rule, detection: &Detection, lists: &Lists) -> Result<Expr
                 e.span.clone(),
             );
             LowerError::new(rule, span, format!("condition: {}", e.message))
-        })?;
+        });
+        if let Ok(expr) = &expr {
+            searches.count_uses(expr, &names);
+        }
+        parsed.push((cond, expr));
+    }
+    let mut alternatives = Vec::with_capacity(parsed.len());
+    for (cond, expr) in parsed {
         alternatives.push(lower_condition(
             rule,
             cond.node_span,
-            &parsed,
-            &searches,
+            &expr?,
+            &mut searches,
             &names,
         )?);
     }
     Ok(Expr::or(alternatives))
 }
 
+/// The lowered search identifiers of a detection, each with the number of
+/// times the conditions still use it. A search is copied for every use but
+/// its last, which takes it: most are used once, and copying a search
+/// and then dropping the original was a good part of lowering's work.
+#[derive(Default)]
+struct Searches<'a>(BTreeMap<&'a str, (usize, Expr)>);
+
+impl Searches<'_> {
+    /// Count the uses in `expr` exactly as [`lower_condition`] makes them.
+    fn count_uses(&mut self, expr: &condition::Expr, names: &[&str]) {
+        use condition::Expr as C;
+        match expr {
+            C::Or(items) | C::And(items) => {
+                items.iter().for_each(|e| self.count_uses(e, names));
+            }
+            C::Not(inner) => self.count_uses(inner, names),
+            C::Ident { name, .. } => self.add_use(name),
+            C::Of { target, .. } => {
+                for name in condition::select(target, names.iter().copied()) {
+                    self.add_use(name);
+                }
+            }
+        }
+    }
+
+    fn add_use(&mut self, name: &str) {
+        if let Some((uses, _)) = self.0.get_mut(name) {
+            *uses += 1;
+        }
+    }
+
+    /// The search's expression for one use.
+    fn take(&mut self, name: &str) -> Option<Expr> {
+        let (uses, expr) = self.0.get_mut(name)?;
+        *uses = uses.saturating_sub(1);
+        Some(if *uses == 0 {
+            std::mem::replace(expr, Expr::Const(false))
+        } else {
+            expr.clone()
+        })
+    }
+}
+
 fn lower_condition(
     rule: &Rule,
     span: Span,
     expr: &condition::Expr,
-    searches: &BTreeMap<&str, Expr>,
+    searches: &mut Searches<'_>,
     names: &[&str],
 ) -> Result<Expr, LowerError> {
     use condition::Expr as C;
@@ -355,7 +403,7 @@ fn lower_condition(
                 .collect::<Result<_, _>>()?,
         ),
         C::Not(inner) => Expr::negate(lower_condition(rule, span, inner, searches, names)?),
-        C::Ident { name, .. } => searches.get(name.as_str()).cloned().ok_or_else(|| {
+        C::Ident { name, .. } => searches.take(name).ok_or_else(|| {
             LowerError::new(rule, span, format!("undefined search identifier `{name}`"))
         })?,
         C::Of {
@@ -369,10 +417,7 @@ fn lower_condition(
                     "a quantifier in the condition selects no search identifier",
                 ));
             }
-            let parts: Vec<Expr> = selected
-                .iter()
-                .filter_map(|n| searches.get(n).cloned())
-                .collect();
+            let parts: Vec<Expr> = selected.iter().filter_map(|n| searches.take(n)).collect();
             match quantifier {
                 Quantifier::Any => Expr::or(parts),
                 Quantifier::All => Expr::and(parts),
@@ -509,11 +554,8 @@ pub fn lower_item(rule: &Rule, item: &Item, lists: &Lists) -> Result<Expr, Lower
 /// Keywords match anywhere in a string value.
 fn keyword_expr(expr: Expr) -> Expr {
     expr.map_preds(&mut |mut p| {
-        if let Test::Str { pattern, cased } = &p.test {
-            p.test = Test::Str {
-                pattern: pattern.contains(),
-                cased: *cased,
-            };
+        if let Test::Str { pattern, .. } = &mut p.test {
+            *pattern = std::mem::replace(pattern, Pattern::Exact(String::new())).contains();
         }
         Expr::Pred(p)
     })
@@ -1037,6 +1079,22 @@ mod tests {
 
     fn values(prefix: &str, n: usize) -> Vec<String> {
         (0..n).map(|i| format!("{prefix}{i}")).collect()
+    }
+
+    /// A search used several times, by name and through quantifiers, in
+    /// several conditions, is in the logic at every use (the last use
+    /// takes it, the others copy it).
+    #[test]
+    fn every_use_of_a_search_gets_the_search() {
+        let r = rule(concat!(
+            "title: t\ndetection:\n  sel1:\n    F1: a\n  sel2:\n    F2: b\n",
+            "  condition:\n    - sel1 and not sel1\n    - 1 of sel* or (all of them and sel2)\n",
+        ));
+        let expr = lower_detection(&r, &Lists::default()).unwrap();
+        let fields: Vec<_> = expr.preds().iter().map(|p| p.field.clone()).collect();
+        let count = |f: &str| fields.iter().filter(|x| x.as_deref() == Some(f)).count();
+        assert_eq!((count("F1"), count("F2")), (4, 3), "{expr:?}");
+        assert!(!format!("{expr:?}").contains("Const"), "{expr:?}");
     }
 
     #[test]

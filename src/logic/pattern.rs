@@ -43,15 +43,16 @@ impl Pattern {
 
     /// Simplify pieces: `*x*` is `Contains(x)`, `x*` is `StartsWith(x)` and so on.
     pub fn from_pieces(pieces: Vec<Piece>) -> Pattern {
-        let pieces = merge(pieces);
         use Piece::*;
-        match pieces.as_slice() {
+        let mut pieces = merge(pieces);
+        // The literal is moved out rather than copied.
+        match pieces.as_mut_slice() {
             [] => Pattern::Exact(String::new()),
-            [Literal(s)] => Pattern::Exact(s.clone()),
+            [Literal(s)] => Pattern::Exact(std::mem::take(s)),
             [AnyRun] => Pattern::Contains(String::new()),
-            [Literal(s), AnyRun] => Pattern::StartsWith(s.clone()),
-            [AnyRun, Literal(s)] => Pattern::EndsWith(s.clone()),
-            [AnyRun, Literal(s), AnyRun] => Pattern::Contains(s.clone()),
+            [Literal(s), AnyRun] => Pattern::StartsWith(std::mem::take(s)),
+            [AnyRun, Literal(s)] => Pattern::EndsWith(std::mem::take(s)),
+            [AnyRun, Literal(s), AnyRun] => Pattern::Contains(std::mem::take(s)),
             _ => Pattern::Glob(pieces),
         }
     }
@@ -75,33 +76,60 @@ impl Pattern {
     }
 
     /// Apply `contains`: wildcards at both ends (where missing).
-    pub fn contains(&self) -> Pattern {
-        let mut p = self.pieces();
-        if p.first() != Some(&Piece::AnyRun) {
-            p.insert(0, Piece::AnyRun);
+    ///
+    /// The simple shapes are rewritten in place; they are nearly every
+    /// value of a rule set, and the round trip through pieces would copy
+    /// each one several times.
+    pub fn contains(self) -> Pattern {
+        match self {
+            Pattern::Exact(s)
+            | Pattern::StartsWith(s)
+            | Pattern::EndsWith(s)
+            | Pattern::Contains(s) => Pattern::Contains(s),
+            Pattern::Glob(mut p) => {
+                if p.first() != Some(&Piece::AnyRun) {
+                    p.insert(0, Piece::AnyRun);
+                }
+                if p.last() != Some(&Piece::AnyRun) || p.len() == 1 {
+                    p.push(Piece::AnyRun);
+                }
+                Pattern::from_pieces(p)
+            }
         }
-        if p.last() != Some(&Piece::AnyRun) || p.len() == 1 {
-            p.push(Piece::AnyRun);
-        }
-        Pattern::from_pieces(p)
     }
 
     /// Apply `startswith`: a wildcard at the end.
-    pub fn starts_with(&self) -> Pattern {
-        let mut p = self.pieces();
-        if p.last() != Some(&Piece::AnyRun) {
-            p.push(Piece::AnyRun);
+    pub fn starts_with(self) -> Pattern {
+        match self {
+            Pattern::Exact(s) | Pattern::StartsWith(s) if !s.is_empty() => Pattern::StartsWith(s),
+            Pattern::Exact(s)
+            | Pattern::StartsWith(s)
+            | Pattern::EndsWith(s)
+            | Pattern::Contains(s) => Pattern::Contains(s),
+            Pattern::Glob(mut p) => {
+                if p.last() != Some(&Piece::AnyRun) {
+                    p.push(Piece::AnyRun);
+                }
+                Pattern::from_pieces(p)
+            }
         }
-        Pattern::from_pieces(p)
     }
 
     /// Apply `endswith`: a wildcard at the start.
-    pub fn ends_with(&self) -> Pattern {
-        let mut p = self.pieces();
-        if p.first() != Some(&Piece::AnyRun) {
-            p.insert(0, Piece::AnyRun);
+    pub fn ends_with(self) -> Pattern {
+        match self {
+            Pattern::Exact(s) | Pattern::EndsWith(s) if !s.is_empty() => Pattern::EndsWith(s),
+            Pattern::Exact(s)
+            | Pattern::StartsWith(s)
+            | Pattern::EndsWith(s)
+            | Pattern::Contains(s) => Pattern::Contains(s),
+            Pattern::Glob(mut p) => {
+                if p.first() != Some(&Piece::AnyRun) {
+                    p.insert(0, Piece::AnyRun);
+                }
+                Pattern::from_pieces(p)
+            }
         }
-        Pattern::from_pieces(p)
     }
 
     /// An anchored regular expression with the same meaning.
@@ -245,6 +273,20 @@ pub fn parse_pieces(value: &str) -> Vec<Piece> {
 
 /// Join adjacent literals and collapse `**` into `*`.
 fn merge(pieces: Vec<Piece>) -> Vec<Piece> {
+    // Usually there is nothing to merge, and the vector is kept.
+    let merged = |w: &[Piece]| {
+        matches!(
+            w,
+            [Piece::Literal(_), Piece::Literal(_)] | [Piece::AnyRun, Piece::AnyRun]
+        )
+    };
+    if !pieces.windows(2).any(merged)
+        && !pieces
+            .iter()
+            .any(|p| matches!(p, Piece::Literal(s) if s.is_empty()))
+    {
+        return pieces;
+    }
     let mut out: Vec<Piece> = Vec::with_capacity(pieces.len());
     for piece in pieces {
         match (out.last_mut(), piece) {
@@ -260,6 +302,54 @@ fn merge(pieces: Vec<Piece>) -> Vec<Piece> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The in-place rewrites of `contains`, `startswith` and `endswith`
+    /// give what adding the wildcards to the pieces and simplifying gives.
+    #[test]
+    fn position_modifiers_agree_with_the_pieces() {
+        fn wrapped(p: &Pattern, start: bool, end: bool) -> Pattern {
+            let mut pieces = p.pieces();
+            if start && pieces.first() != Some(&Piece::AnyRun) {
+                pieces.insert(0, Piece::AnyRun);
+            }
+            if end && (pieces.last() != Some(&Piece::AnyRun) || pieces.len() == 1) {
+                pieces.push(Piece::AnyRun);
+            }
+            Pattern::from_pieces(pieces)
+        }
+        let mut patterns: Vec<Pattern> = [
+            "", "x", "*", "x*", "*x", "*x*", "a*b", "?", "a?", "*a?b*", "**",
+        ]
+        .iter()
+        .map(|v| Pattern::parse(v))
+        .collect();
+        // Shapes parsing never produces, built directly.
+        for s in ["", "x"] {
+            patterns.extend([
+                Pattern::Exact(s.into()),
+                Pattern::StartsWith(s.into()),
+                Pattern::EndsWith(s.into()),
+                Pattern::Contains(s.into()),
+            ]);
+        }
+        for p in patterns {
+            assert_eq!(
+                p.clone().contains(),
+                wrapped(&p, true, true),
+                "contains {p:?}"
+            );
+            assert_eq!(
+                p.clone().starts_with(),
+                wrapped(&p, false, true),
+                "startswith {p:?}"
+            );
+            assert_eq!(
+                p.clone().ends_with(),
+                wrapped(&p, true, false),
+                "endswith {p:?}"
+            );
+        }
+    }
 
     /// The run-at-a-time parser reads every value as a character-by-
     /// character reading of the escape rules does.
