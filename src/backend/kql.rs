@@ -924,13 +924,15 @@ fn indent(depth: usize) -> String {
 
 /// A column name, bracket-quoted when it is not a plain identifier.
 fn name(column: &str) -> String {
+    // Bytes, not chars: a plain identifier is ASCII, and any other byte
+    // (a UTF-8 continuation byte included) rules it out.
     let plain = column
-        .chars()
+        .bytes()
         .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && column
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if plain {
         column.to_string()
     } else {
