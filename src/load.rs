@@ -57,10 +57,16 @@ pub fn discover_at_most(paths: &[PathBuf], limit: usize) -> Result<Vec<PathBuf>,
             }
             continue;
         }
-        // Unsorted: the walk's own sorting took each entry's file name
-        // apart again for every comparison; the paths are sorted once below.
+        // The order comes from one sort of all paths below: the walk's own
+        // sorting took each entry's file name apart again for every
+        // comparison. A sorter that finds every pair equal still makes
+        // the walk read each folder whole and close it before going into
+        // its subfolders; with folders left open on the way down, the C
+        // library's 32 KB folder buffers were freed and allocated again
+        // in turn, and the process faulted in fresh memory for each.
         let walker = ignore::WalkBuilder::new(path)
             .add_custom_ignore_filename(".stethoignore")
+            .sort_by_file_name(|_, _| std::cmp::Ordering::Equal)
             .build();
         for entry in walker {
             let entry = entry.map_err(|e| LoadError::Walk {
