@@ -745,16 +745,20 @@ impl Pipeline {
             .copied()
             .filter(|s| !s.event_ids.is_empty())
             .collect();
-        let layout = split
-            .iter()
-            .map(|s| format!("{} in {}", list_ids(s.event_ids.iter()), s.table))
-            .collect::<Vec<_>>()
-            .join("; ");
+        // Only the error messages describe the layout.
+        let layout = || {
+            split
+                .iter()
+                .map(|s| format!("{} in {}", list_ids(s.event_ids.iter()), s.table))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
         let Some(required) = required_event_ids(expr) else {
             return Err(SelectError::EventIds(format!(
-                "pipeline `{}` reads log source {} from a table per EventID ({layout}), and not every branch of the condition requires an EventID value",
+                "pipeline `{}` reads log source {} from a table per EventID ({}), and not every branch of the condition requires an EventID value",
                 self.name,
-                ls.describe()
+                ls.describe(),
+                layout()
             )));
         };
         if let Some(source) = split
@@ -769,10 +773,11 @@ impl Pipeline {
             .collect();
         if !unrecorded.is_empty() {
             return Err(SelectError::Unrecorded(format!(
-                "pipeline `{}` has no table for EventID {} of log source {} (it records {layout})",
+                "pipeline `{}` has no table for EventID {} of log source {} (it records {})",
                 self.name,
                 list_ids(unrecorded.into_iter()),
-                ls.describe()
+                ls.describe(),
+                layout()
             )));
         }
         let tables: BTreeSet<&str> = split
@@ -781,10 +786,11 @@ impl Pipeline {
             .map(|s| s.table.as_str())
             .collect();
         Err(SelectError::EventIds(format!(
-            "EventIDs {} are recorded in different tables of pipeline `{}` ({}); one query reads one table, so split the rule by table ({layout})",
+            "EventIDs {} are recorded in different tables of pipeline `{}` ({}); one query reads one table, so split the rule by table ({})",
             list_ids(required.iter()),
             self.name,
-            tables.into_iter().collect::<Vec<_>>().join(", ")
+            tables.into_iter().collect::<Vec<_>>().join(", "),
+            layout()
         )))
     }
 

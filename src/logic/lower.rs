@@ -512,20 +512,19 @@ pub fn lower_item(rule: &Rule, item: &Item, lists: &Lists) -> Result<Expr, Lower
     let keyword = field.is_none();
     let mut per_value = Vec::with_capacity(item.values.len());
     for value in &item.values {
-        let texts = if has(Modifier::Expand) {
-            expand_placeholders(rule, value.span, &value.scalar.text, lists)?
-        } else {
-            vec![value.scalar.text.clone()]
-        };
-        for text in texts {
-            let typed = if has(Modifier::Expand) {
-                Typed::Str(&text)
-            } else {
-                value.scalar.typed()
-            };
-            let test = lower_value(rule, value.span, &mods, typed, &text)?;
+        let mut lower_text = |typed: Typed<'_>, text: &str| -> Result<(), LowerError> {
+            let test = lower_value(rule, value.span, &mods, typed, text)?;
             let expr = Expr::or(test.into_iter().map(|t| pred(field.clone(), t)).collect());
             per_value.push(if keyword { keyword_expr(expr) } else { expr });
+            Ok(())
+        };
+        if has(Modifier::Expand) {
+            for text in expand_placeholders(rule, value.span, &value.scalar.text, lists)? {
+                lower_text(Typed::Str(&text), &text)?;
+            }
+        } else {
+            // The value's own text, read in place rather than copied.
+            lower_text(value.scalar.typed(), &value.scalar.text)?;
         }
         if per_value.len() > MAX_EXPANDED_VALUES {
             return Err(LowerError::new(

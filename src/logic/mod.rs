@@ -164,13 +164,17 @@ pub enum Expr {
 impl Expr {
     /// `and` of parts, flattening nested `and`s and folding constants.
     pub fn and(parts: Vec<Expr>) -> Expr {
-        // Most calls have nothing to fold: keep their vector as it is.
-        if parts.len() > 1
-            && !parts
-                .iter()
-                .any(|p| matches!(p, Expr::Const(_) | Expr::And(_)))
+        // Most calls have nothing to fold: keep their vector as it is, or
+        // take out its one part.
+        if !parts
+            .iter()
+            .any(|p| matches!(p, Expr::Const(_) | Expr::And(_)))
         {
-            return Expr::And(parts);
+            match parts.len() {
+                0 => return Expr::Const(true),
+                1 => return parts.into_iter().next().unwrap_or(Expr::Const(true)),
+                _ => return Expr::And(parts),
+            }
         }
         let mut out = Vec::with_capacity(parts.len());
         for part in parts {
@@ -190,12 +194,16 @@ impl Expr {
 
     /// `or` of parts, flattening nested `or`s and folding constants.
     pub fn or(parts: Vec<Expr>) -> Expr {
-        if parts.len() > 1
-            && !parts
-                .iter()
-                .any(|p| matches!(p, Expr::Const(_) | Expr::Or(_)))
+        // As in `and`.
+        if !parts
+            .iter()
+            .any(|p| matches!(p, Expr::Const(_) | Expr::Or(_)))
         {
-            return Expr::Or(parts);
+            match parts.len() {
+                0 => return Expr::Const(false),
+                1 => return parts.into_iter().next().unwrap_or(Expr::Const(false)),
+                _ => return Expr::Or(parts),
+            }
         }
         let mut out = Vec::with_capacity(parts.len());
         for part in parts {
