@@ -650,6 +650,34 @@ fn lower_value(
     if matches!(typed, Typed::Null) && !mods.iter().any(|m| m.group() == Group::Position) {
         return Ok(vec![Test::Null]);
     }
+    let position = |pattern: Pattern| {
+        if has(Modifier::Contains) {
+            pattern.contains()
+        } else if has(Modifier::StartsWith) {
+            pattern.starts_with()
+        } else if has(Modifier::EndsWith) {
+            pattern.ends_with()
+        } else {
+            pattern
+        }
+    };
+    let transforms = |m: &Modifier| {
+        matches!(
+            m,
+            Modifier::Windash
+                | Modifier::Wide
+                | Modifier::Utf16le
+                | Modifier::Utf16be
+                | Modifier::Utf16
+                | Modifier::Base64
+                | Modifier::Base64Offset
+        )
+    };
+    // Most values are plain strings: no stages to copy the text into.
+    if !mods.iter().any(transforms) {
+        let pattern = position(Pattern::parse(text));
+        return Ok(vec![Test::Str { pattern, cased }]);
+    }
     // String matching: run the transformation modifiers in written order.
     let mut stages = vec![Stage::Sigma(text.to_string())];
     for m in mods {
@@ -695,17 +723,10 @@ fn lower_value(
     }
     let mut tests = Vec::with_capacity(stages.len());
     for stage in stages {
-        let mut pattern = match stage {
+        let pattern = position(match stage {
             Stage::Sigma(s) => Pattern::parse(&s),
             Stage::Bytes(b) => Pattern::literal(&String::from_utf8_lossy(&b)),
-        };
-        if has(Modifier::Contains) {
-            pattern = pattern.contains();
-        } else if has(Modifier::StartsWith) {
-            pattern = pattern.starts_with();
-        } else if has(Modifier::EndsWith) {
-            pattern = pattern.ends_with();
-        }
+        });
         tests.push(Test::Str { pattern, cased });
     }
     tests.dedup();
