@@ -179,10 +179,10 @@ fn sigma_rule() -> impl Strategy<Value = String> {
                 yaml.push_str(&format!("    sel{n}:\n"));
                 let mut seen = std::collections::BTreeSet::new();
                 for (field, (modifiers, value)) in items {
-                    // One key per field and chain (duplicate keys are
-                    // errors); `utf16le` is another spelling of `wide`, the
-                    // same chain, which the export writes as `wide`.
-                    if seen.insert((field, modifiers.replace("utf16le", "wide"))) {
+                    // One key per field and chain: duplicate keys are
+                    // errors. Spellings of one chain (`utf16le` and `wide`)
+                    // may meet; the export splits them apart.
+                    if seen.insert((field, modifiers.clone())) {
                         yaml.push_str(&format!("        {field}{modifiers}: {value}\n"));
                     }
                 }

@@ -479,6 +479,47 @@ fn normalised_spellings_keep_the_logic_file_by_file() {
 }
 
 #[test]
+fn keys_that_become_one_key_are_split_into_identifiers_with_the_same_logic() {
+    let rule = root().join("tests/sigma-export/same_key_after_normalising.yml");
+    let (dir, run) = export(&["--no-config", rule.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("exported as 3 search identifiers"),
+        "{}",
+        run.stderr
+    );
+    let files = yml_files(dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(&files[0]).expect("read");
+    // `sel_2` is the rule's own: the part of `sel` takes the next free name,
+    // and `all of sel*` is written out so it does not pick the parts up.
+    for expected in [
+        "    sel_3:\n        CommandLine|wide|base64offset|contains: 'Invoke-Beta'\n",
+        "    sel_re_3:\n        CommandLine|re|i|m: 'gamma'\n",
+        "condition: (sel and sel_3 and sel_re and sel_re_2 and sel_re_3 and sel_2 or sel and sel_3 and sel_2) and not filter",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+    assert_eq!(Schemas::load().errors(&files[0]), Vec::<String>::new());
+    let source = by_key(&lowered(&[rule], &Lists::default(), false));
+    let exported = by_key(&lowered(&files, &Lists::default(), true));
+    assert_eq!(source, exported);
+}
+
+#[test]
+fn keys_that_become_one_key_in_a_list_of_maps_are_refused_clearly() {
+    let rule = root().join("tests/sigma-export-refused/same_key_in_a_list.yml");
+    let (_dir, run) = export(&["--no-config", rule.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("a map in a list cannot be split")
+            && !run.stderr.contains("internal error"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn the_semantic_suite_round_trips_file_by_file() {
     // tests/engine pins every modifier and condition form down; its rules,
     // exported one file each and read back alone, give the same logic.

@@ -26,7 +26,7 @@
 pub(crate) mod emit;
 mod fields;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use emit::{Out, OutEntry, OutScalar};
 
@@ -566,18 +566,23 @@ fn search_block(ctx: &mut Ctx<'_>, block: &Node, kind: BlockKind) -> Result<Out,
         .filter(|e| !matches!(e.key_str(), "condition" | "rules") && e.value.as_scalar().is_none())
         .map(|e| e.key_str())
         .collect();
-    let rename = (kind == BlockKind::Filter && !names.is_empty() && !names.contains(&"selection"))
-        .then(|| Rename {
-            from: names[0],
-            names: &names,
-        });
+    let mut rename = Rename {
+        from: (kind == BlockKind::Filter && !names.is_empty() && !names.contains(&"selection"))
+            .then(|| names[0]),
+        split: BTreeMap::new(),
+        names: &names,
+    };
+    let mut taken: BTreeSet<String> = entries.iter().map(|e| e.key_str().to_string()).collect();
     let mut out = Vec::with_capacity(entries.len());
+    // The condition is written once every identifier is, since a split
+    // identifier changes how the condition names it.
+    let mut condition_at = None;
     for entry in entries {
         let key = entry.key_str();
         let value = &entry.value;
         let mut comments = Vec::new();
-        let out_key = match &rename {
-            Some(r) if r.from == key => {
+        let out_key = match rename.from {
+            Some(from) if from == key => {
                 comments.push(format!(
                     "stetho: `{key}` renamed `selection`, which the Sigma filter schema requires"
                 ));
@@ -585,31 +590,42 @@ fn search_block(ctx: &mut Ctx<'_>, block: &Node, kind: BlockKind) -> Result<Out,
             }
             _ => key,
         };
+        let mut parts = Vec::new();
         let rewritten = match (key, &value.kind) {
-            ("condition", _) => condition_value(ctx, value, rename.as_ref()),
+            ("condition", _) => {
+                condition_at = Some((out.len(), value));
+                Out::Seq(Vec::new())
+            }
             ("rules", _) if kind == BlockKind::Filter => filter_rules(ctx, value, &mut comments)?,
             ("timeframe", _) if kind == BlockKind::Detection => {
                 ctx.warn("`timeframe` (removed in Sigma v2, ignored by stetho) is not exported");
                 continue;
             }
-            (_, NodeKind::Map(items)) => Out::Map(
-                items
+            (_, NodeKind::Map(items)) => {
+                let mapped = items
                     .iter()
                     .map(|e| item(ctx, key, e.key_str(), &e.value))
-                    .collect::<Result<_, _>>()?,
-            ),
+                    .collect::<Result<Vec<_>, _>>()?;
+                parts = split_same_keys(mapped);
+                Out::Map(parts.remove(0))
+            }
             (_, NodeKind::Seq(items))
                 if !items.is_empty() && items.iter().all(|n| n.as_map().is_some()) =>
             {
                 let mut groups = Vec::with_capacity(items.len());
                 for group in items {
                     let entries = group.as_map().unwrap_or(&[]);
-                    groups.push(Out::Map(
-                        entries
-                            .iter()
-                            .map(|e| item(ctx, key, e.key_str(), &e.value))
-                            .collect::<Result<_, _>>()?,
-                    ));
+                    let mapped = entries
+                        .iter()
+                        .map(|e| item(ctx, key, e.key_str(), &e.value))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    if let Some(same) = first_repeated_key(&mapped) {
+                        return Err(ctx.error(format!(
+                            "two keys of one map in `{key}` become the same key `{same}` in standard Sigma, \
+                             and a map in a list cannot be split; write them in separate search identifiers"
+                        )));
+                    }
+                    groups.push(Out::Map(mapped));
                 }
                 Out::Seq(groups)
             }
@@ -626,15 +642,102 @@ fn search_block(ctx: &mut Ctx<'_>, block: &Node, kind: BlockKind) -> Result<Out,
             key: out_key.to_string(),
             value: rewritten,
         });
+        if !parts.is_empty() {
+            ctx.warn(&format!(
+                "`{key}` holds keys that become the same key in standard Sigma; it is exported as {} \
+                 search identifiers that the condition joins with `and`",
+                parts.len() + 1
+            ));
+        }
+        let mut extra = Vec::with_capacity(parts.len());
+        for part in parts {
+            let name = fresh_name(&mut taken, out_key);
+            out.push(OutEntry {
+                comments: vec![format!(
+                    "stetho: part of `{key}`: its keys would repeat a key of `{out_key}` in standard Sigma"
+                )],
+                key: name.clone(),
+                value: Out::Map(part),
+            });
+            extra.push(name);
+        }
+        if !extra.is_empty() {
+            rename.split.insert(key, extra);
+        }
+    }
+    if let Some((at, value)) = condition_at {
+        let active = rename.from.is_some() || !rename.split.is_empty();
+        out[at].value = condition_value(ctx, value, active.then_some(&rename));
     }
     Ok(Out::Map(out))
 }
 
-/// A search identifier renamed `selection` in a condition; quantifiers are
-/// then written out as the identifiers they select.
+/// The entries of a search identifier's map in layers with no key twice:
+/// the first time each key appears, then the second, and so on. Keys that
+/// differ in a rule can become one in standard Sigma (`utf16le` is written
+/// `wide`, `ignorecase` `i`; two fields can map to one name), and a YAML
+/// map cannot hold a key twice; the layers are ANDed by the condition.
+fn split_same_keys(entries: Vec<OutEntry>) -> Vec<Vec<OutEntry>> {
+    let mut layers: Vec<Vec<OutEntry>> = vec![Vec::new()];
+    for entry in entries {
+        let free = layers
+            .iter()
+            .position(|layer| layer.iter().all(|e| e.key != entry.key));
+        match free {
+            Some(i) => layers[i].push(entry),
+            None => layers.push(vec![entry]),
+        }
+    }
+    layers
+}
+
+/// A key that appears twice among `entries`.
+fn first_repeated_key(entries: &[OutEntry]) -> Option<&str> {
+    entries.iter().enumerate().find_map(|(i, e)| {
+        entries[..i]
+            .iter()
+            .any(|earlier| earlier.key == e.key)
+            .then_some(e.key.as_str())
+    })
+}
+
+/// A search identifier name `base_2`, `base_3`, ... not yet in `taken`.
+fn fresh_name(taken: &mut BTreeSet<String>, base: &str) -> String {
+    let name = (2..)
+        .map(|n| format!("{base}_{n}"))
+        .find(|n| !taken.contains(n))
+        .unwrap_or_default();
+    taken.insert(name.clone());
+    name
+}
+
+/// How a condition's identifiers are written when the export changed
+/// them; quantifiers are then written out as the identifiers they select.
 struct Rename<'a> {
-    from: &'a str,
+    /// The identifier renamed `selection` (the filter schema needs one).
+    from: Option<&'a str>,
+    /// Identifiers split in parts, with the names of their later parts.
+    split: BTreeMap<&'a str, Vec<String>>,
+    /// The block's identifiers, as the rule names them.
     names: &'a [&'a str],
+}
+
+impl Rename<'_> {
+    /// An identifier as the condition now writes it, and its precedence.
+    fn ident(&self, name: &str) -> (String, u8) {
+        let own = match self.from {
+            Some(from) if from == name => "selection".to_string(),
+            _ => name.to_string(),
+        };
+        match self.split.get(name) {
+            Some(parts) => {
+                let mut all = vec![own];
+                all.extend(parts.iter().cloned());
+                (all.join(" and "), 2)
+            }
+            None => (own, 4),
+        }
+    }
 }
 
 /// Normalise modifier spellings to those the specification and pySigma
@@ -972,8 +1075,17 @@ fn uses_any_of(text: &str) -> bool {
 fn render_condition(expr: &condition::Expr, parent: u8, rename: Option<&Rename<'_>>) -> String {
     use condition::Expr as C;
     let name = |n: &str| match rename {
-        Some(r) if r.from == n => "selection".to_string(),
-        _ => n.to_string(),
+        Some(r) => r.ident(n),
+        None => (n.to_string(), 4),
+    };
+    // An operand of a quantifier written out, in parentheses below `within`.
+    let operand = |n: &str, within: u8| {
+        let (text, precedence) = name(n);
+        if precedence < within {
+            format!("({text})")
+        } else {
+            text
+        }
     };
     let join = |items: Vec<String>, op: &str, precedence: u8| (items.join(op), precedence);
     let (text, precedence) = match expr {
@@ -994,19 +1106,20 @@ fn render_condition(expr: &condition::Expr, parent: u8, rename: Option<&Rename<'
             2,
         ),
         C::Not(inner) => (format!("not {}", render_condition(inner, 3, rename)), 3),
-        C::Ident { name: n, .. } => (name(n), 4),
+        C::Ident { name: n, .. } => name(n),
         C::Of {
             quantifier, target, ..
         } => match rename {
             Some(r) => {
-                let selected: Vec<String> = condition::select(target, r.names.iter().copied())
-                    .into_iter()
-                    .map(name)
-                    .collect();
-                match (selected.len(), quantifier) {
-                    (1, _) => (selected[0].clone(), 4),
-                    (_, Quantifier::Any) => join(selected, " or ", 1),
-                    (_, Quantifier::All) => join(selected, " and ", 2),
+                let selected = condition::select(target, r.names.iter().copied());
+                match (selected.as_slice(), quantifier) {
+                    ([one], _) => name(one),
+                    (_, Quantifier::Any) => {
+                        join(selected.iter().map(|n| operand(n, 1)).collect(), " or ", 1)
+                    }
+                    (_, Quantifier::All) => {
+                        join(selected.iter().map(|n| operand(n, 2)).collect(), " and ", 2)
+                    }
                 }
             }
             None => {
@@ -1174,13 +1287,26 @@ mod tests {
         );
         let names = ["f1", "f2", "g"];
         let rename = Rename {
-            from: "f1",
+            from: Some("f1"),
+            split: BTreeMap::new(),
             names: &names,
         };
         let parsed = condition::parse("not 1 of f* and all of them").expect("parses");
         assert_eq!(
             render_condition(&parsed, 0, Some(&rename)),
             "not (selection or f2) and selection and f2 and g"
+        );
+        // A split identifier is its parts joined with `and`, in parentheses
+        // where a tighter operator surrounds it.
+        let split = Rename {
+            from: None,
+            split: BTreeMap::from([("f1", vec!["f1_2".to_string()])]),
+            names: &names,
+        };
+        let parsed = condition::parse("not f1 or 1 of f* or (all of f* and g)").expect("parses");
+        assert_eq!(
+            render_condition(&parsed, 0, Some(&split)),
+            "not (f1 and f1_2) or f1 and f1_2 or f2 or f1 and f1_2 and f2 and g"
         );
         assert!(uses_any_of("any of sel_*"));
         assert!(!uses_any_of("sel_any and of_x"));
