@@ -661,20 +661,8 @@ fn lower_value(
             pattern
         }
     };
-    let transforms = |m: &Modifier| {
-        matches!(
-            m,
-            Modifier::Windash
-                | Modifier::Wide
-                | Modifier::Utf16le
-                | Modifier::Utf16be
-                | Modifier::Utf16
-                | Modifier::Base64
-                | Modifier::Base64Offset
-        )
-    };
     // Most values are plain strings: no stages to copy the text into.
-    if !mods.iter().any(transforms) {
+    if !mods.iter().any(|m| m.group() == Group::Transform) {
         let pattern = position(Pattern::parse(text));
         return Ok(vec![Test::Str { pattern, cased }]);
     }

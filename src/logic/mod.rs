@@ -164,60 +164,42 @@ pub enum Expr {
 impl Expr {
     /// `and` of parts, flattening nested `and`s and folding constants.
     pub fn and(parts: Vec<Expr>) -> Expr {
-        // Most calls have nothing to fold: keep their vector as it is, or
-        // take out its one part.
-        if !parts
-            .iter()
-            .any(|p| matches!(p, Expr::Const(_) | Expr::And(_)))
-        {
-            match parts.len() {
-                0 => return Expr::Const(true),
-                1 => return parts.into_iter().next().unwrap_or(Expr::Const(true)),
-                _ => return Expr::And(parts),
-            }
-        }
-        let mut out = Vec::with_capacity(parts.len());
-        for part in parts {
-            match part {
-                Expr::Const(true) => {}
-                Expr::Const(false) => return Expr::Const(false),
-                Expr::And(inner) => out.extend(inner),
-                other => out.push(other),
-            }
-        }
-        match out.len() {
-            0 => Expr::Const(true),
-            1 => out.remove(0),
-            _ => Expr::And(out),
-        }
+        Expr::chain(parts, true)
     }
 
     /// `or` of parts, flattening nested `or`s and folding constants.
     pub fn or(parts: Vec<Expr>) -> Expr {
-        // As in `and`.
-        if !parts
+        Expr::chain(parts, false)
+    }
+
+    /// `and` (`all`) or `or` of parts: nested chains of the same kind
+    /// flattened, the neutral constant dropped, the absorbing one returned.
+    fn chain(parts: Vec<Expr>, all: bool) -> Expr {
+        let same_kind = |e: &Expr| matches!((e, all), (Expr::And(_), true) | (Expr::Or(_), false));
+        // Most calls have nothing to fold: their vector is kept as it is.
+        let parts = if parts
             .iter()
-            .any(|p| matches!(p, Expr::Const(_) | Expr::Or(_)))
+            .any(|p| matches!(p, Expr::Const(_)) || same_kind(p))
         {
-            match parts.len() {
-                0 => return Expr::Const(false),
-                1 => return parts.into_iter().next().unwrap_or(Expr::Const(false)),
-                _ => return Expr::Or(parts),
+            let mut out = Vec::with_capacity(parts.len());
+            for part in parts {
+                match part {
+                    Expr::Const(b) if b == all => {}
+                    Expr::Const(b) => return Expr::Const(b),
+                    Expr::And(inner) if all => out.extend(inner),
+                    Expr::Or(inner) if !all => out.extend(inner),
+                    other => out.push(other),
+                }
             }
-        }
-        let mut out = Vec::with_capacity(parts.len());
-        for part in parts {
-            match part {
-                Expr::Const(false) => {}
-                Expr::Const(true) => return Expr::Const(true),
-                Expr::Or(inner) => out.extend(inner),
-                other => out.push(other),
-            }
-        }
-        match out.len() {
-            0 => Expr::Const(false),
-            1 => out.remove(0),
-            _ => Expr::Or(out),
+            out
+        } else {
+            parts
+        };
+        match parts.len() {
+            0 => Expr::Const(all),
+            1 => parts.into_iter().next().unwrap_or(Expr::Const(all)),
+            _ if all => Expr::And(parts),
+            _ => Expr::Or(parts),
         }
     }
 

@@ -76,59 +76,48 @@ impl Pattern {
     }
 
     /// Apply `contains`: wildcards at both ends (where missing).
-    ///
-    /// The simple shapes are rewritten in place; they are nearly every
-    /// value of a rule set, and the round trip through pieces would copy
-    /// each one several times.
     pub fn contains(self) -> Pattern {
-        match self {
-            Pattern::Exact(s)
-            | Pattern::StartsWith(s)
-            | Pattern::EndsWith(s)
-            | Pattern::Contains(s) => Pattern::Contains(s),
-            Pattern::Glob(mut p) => {
-                if p.first() != Some(&Piece::AnyRun) {
-                    p.insert(0, Piece::AnyRun);
-                }
-                if p.last() != Some(&Piece::AnyRun) || p.len() == 1 {
-                    p.push(Piece::AnyRun);
-                }
-                Pattern::from_pieces(p)
-            }
-        }
+        self.opened(true, true)
     }
 
     /// Apply `startswith`: a wildcard at the end.
     pub fn starts_with(self) -> Pattern {
-        match self {
-            Pattern::Exact(s) | Pattern::StartsWith(s) if !s.is_empty() => Pattern::StartsWith(s),
-            Pattern::Exact(s)
-            | Pattern::StartsWith(s)
-            | Pattern::EndsWith(s)
-            | Pattern::Contains(s) => Pattern::Contains(s),
-            Pattern::Glob(mut p) => {
-                if p.last() != Some(&Piece::AnyRun) {
-                    p.push(Piece::AnyRun);
-                }
-                Pattern::from_pieces(p)
-            }
-        }
+        self.opened(false, true)
     }
 
     /// Apply `endswith`: a wildcard at the start.
     pub fn ends_with(self) -> Pattern {
-        match self {
-            Pattern::Exact(s) | Pattern::EndsWith(s) if !s.is_empty() => Pattern::EndsWith(s),
-            Pattern::Exact(s)
-            | Pattern::StartsWith(s)
-            | Pattern::EndsWith(s)
-            | Pattern::Contains(s) => Pattern::Contains(s),
+        self.opened(true, false)
+    }
+
+    /// The pattern with a wildcard at its start and/or end, where missing.
+    ///
+    /// The simple shapes are rewritten in place; they are nearly every
+    /// value of a rule set, and the round trip through pieces would copy
+    /// each one several times.
+    fn opened(self, start: bool, end: bool) -> Pattern {
+        let (text, open_start, open_end) = match self {
+            Pattern::Exact(s) => (s, false, false),
+            Pattern::StartsWith(s) => (s, false, true),
+            Pattern::EndsWith(s) => (s, true, false),
+            Pattern::Contains(s) => (s, true, true),
             Pattern::Glob(mut p) => {
-                if p.first() != Some(&Piece::AnyRun) {
+                if start && p.first() != Some(&Piece::AnyRun) {
                     p.insert(0, Piece::AnyRun);
                 }
-                Pattern::from_pieces(p)
+                if end && p.last() != Some(&Piece::AnyRun) {
+                    p.push(Piece::AnyRun);
+                }
+                return Pattern::from_pieces(p);
             }
+        };
+        match (open_start || start, open_end || end) {
+            // An empty text under any wildcard matches anything.
+            (true, _) | (_, true) if text.is_empty() => Pattern::Contains(text),
+            (true, true) => Pattern::Contains(text),
+            (false, true) => Pattern::StartsWith(text),
+            (true, false) => Pattern::EndsWith(text),
+            (false, false) => Pattern::Exact(text),
         }
     }
 
