@@ -111,7 +111,7 @@ fn load(path: &str, pipeline: &'static str) -> Database {
         let Some(name) = table["name"].as_str() else {
             continue;
         };
-        let columns = table["columns"]
+        let columns: Vec<Column> = table["columns"]
             .as_array()
             .into_iter()
             .flatten()
@@ -124,7 +124,6 @@ fn load(path: &str, pipeline: &'static str) -> Database {
                 })
             })
             .collect();
-        let columns: Vec<Column> = columns;
         // The first of a repeated name wins, as a scan in order would find.
         let mut index = foldhash::HashMap::default();
         for (i, column) in columns.iter().enumerate() {
