@@ -57,30 +57,8 @@ pub fn discover_at_most(paths: &[PathBuf], limit: usize) -> Result<Vec<PathBuf>,
             }
             continue;
         }
-        // The order comes from one sort of all paths below: the walk's own
-        // sorting took each entry's file name apart again for every
-        // comparison. A sorter that finds every pair equal still makes
-        // the walk read each folder whole and close it before going into
-        // its subfolders; with folders left open on the way down, the C
-        // library's 32 KB folder buffers were freed and allocated again
-        // in turn, and the process faulted in fresh memory for each.
-        let walker = ignore::WalkBuilder::new(path)
-            .add_custom_ignore_filename(".stethoignore")
-            .sort_by_file_name(|_, _| std::cmp::Ordering::Equal)
-            .build();
-        for entry in walker {
-            let entry = entry.map_err(|e| LoadError::Walk {
-                path: display_path(path),
-                message: e.to_string(),
-            })?;
-            let p = entry.path();
-            if entry.file_type().is_some_and(|t| t.is_file()) && is_yaml(p) {
-                found.push(p.to_path_buf());
-                if found.len() > limit {
-                    return Err(too_many(path));
-                }
-            }
-        }
+        let room = limit.saturating_sub(found.len());
+        found.extend(walk(path, room).ok_or_else(|| too_many(path))??);
     }
     // A walk yields its files once each; only several paths can repeat.
     if paths.len() > 1 {
@@ -90,6 +68,66 @@ pub fn discover_at_most(paths: &[PathBuf], limit: usize) -> Result<Vec<PathBuf>,
         found.sort_unstable_by(|a, b| component_order(a, b));
     }
     Ok(found)
+}
+
+/// The rule files under the folder `root`, unordered; `None` once there
+/// are more than `room` of them.
+///
+/// The ignore crate's parallel walker, on one thread: it lists each
+/// folder once and looks for `.gitignore`, `.stethoignore` and `.git` in
+/// that listing, where its sequential walker asks the file system for
+/// each of them in every folder, six failed lookups per folder that cost
+/// more than reading the folders.
+fn walk(root: &Path, room: usize) -> Option<Result<Vec<PathBuf>, LoadError>> {
+    use ignore::WalkState;
+    let found = std::sync::Mutex::new(Vec::new());
+    let failures = std::sync::Mutex::new(Vec::new());
+    let overflow = std::sync::atomic::AtomicBool::new(false);
+    ignore::WalkBuilder::new(root)
+        .add_custom_ignore_filename(".stethoignore")
+        .threads(1)
+        .build_parallel()
+        .run(|| {
+            Box::new(|entry| {
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(e) => {
+                        lock(&failures).push(e.to_string());
+                        return WalkState::Continue;
+                    }
+                };
+                let path = entry.path();
+                if !(entry.file_type().is_some_and(|t| t.is_file()) && is_yaml(path)) {
+                    return WalkState::Continue;
+                }
+                let mut found = lock(&found);
+                found.push(entry.into_path());
+                if found.len() > room {
+                    overflow.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return WalkState::Quit;
+                }
+                WalkState::Continue
+            })
+        });
+    if overflow.into_inner() {
+        return None;
+    }
+    // The first failure by its text, not by when the walk met it, so a
+    // run reports the same one whatever order the folders are listed in.
+    let failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
+    Some(match failures.into_iter().min() {
+        Some(message) => Err(LoadError::Walk {
+            path: display_path(root),
+            message,
+        }),
+        None => Ok(found.into_inner().unwrap_or_else(|e| e.into_inner())),
+    })
+}
+
+/// A lock whose holder cannot have panicked half-way through (the walk's
+/// visitors only push), so a poisoned one is as good as any.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The order of [`Path`]'s own comparison (component by component, so
@@ -378,6 +416,50 @@ fn yaml_diagnostic(file: &Arc<SourceFile>, error: &yaml::YamlError, bom: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the walk skips: hidden entries and other extensions always,
+    /// `.stethoignore` patterns always, `.gitignore` patterns inside a git
+    /// repository only.
+    #[test]
+    fn the_walk_honours_ignore_files_and_skips_hidden_entries() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        for (path, text) in [
+            ("a.yml", ""),
+            ("notes.txt", ""),
+            ("drafts/b.yml", ""),
+            (".hidden/c.yml", ""),
+            ("sub/d.yaml", ""),
+            ("sub/e.yml", ""),
+            (".stethoignore", "drafts/\n"),
+            ("sub/.gitignore", "d.yaml\n"),
+        ] {
+            let path = root.join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        let names = |found: Vec<PathBuf>| -> Vec<String> {
+            found
+                .iter()
+                .map(|p| {
+                    p.strip_prefix(root)
+                        .expect("below root")
+                        .display()
+                        .to_string()
+                })
+                .collect()
+        };
+        let found = discover(&[root.to_path_buf()]).expect("walk");
+        assert_eq!(names(found), ["a.yml", "sub/d.yaml", "sub/e.yml"]);
+        std::fs::create_dir(root.join(".git")).expect("mkdir .git");
+        let found = discover(&[root.to_path_buf()]).expect("walk");
+        assert_eq!(names(found), ["a.yml", "sub/e.yml"]);
+        let error = discover_at_most(&[root.to_path_buf()], 1).expect_err("over the limit");
+        assert!(
+            matches!(error, LoadError::TooManyFiles { limit: 1, .. }),
+            "{error}"
+        );
+    }
 
     /// The byte comparison orders a walk's paths as `Path` itself does.
     #[test]
