@@ -115,13 +115,30 @@ pub enum ReadError {
 /// cannot make stetho read more. `what` names the kind of file, plural
 /// ("rule files"), for the error.
 pub fn read_bounded(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>, ReadError> {
-    let file = std::fs::File::open(path)?;
+    let mut file = std::fs::File::open(path)?;
     let size = file.metadata()?.len();
     if size > limit {
         return Err(ReadError::TooLarge { size, limit, what });
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    file.take(limit + 1).read_to_end(&mut bytes)?;
+    // One read asks for a byte more than the file's size: when exactly the
+    // size comes back, the file ends where its size said and no read to
+    // find the end is needed (a read per rule file, thousands a run). Any
+    // other count goes on to the bounded read below.
+    let size = usize::try_from(size).unwrap_or(0);
+    let mut bytes = vec![0; size + 1];
+    let first = loop {
+        match file.read(&mut bytes) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    };
+    bytes.truncate(first);
+    if first == size && size > 0 {
+        return Ok(bytes);
+    }
+    file.take(limit + 1 - first as u64)
+        .read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(ReadError::Grew { limit, what });
     }
