@@ -591,15 +591,14 @@ impl<'a> Event<'a> {
 }
 
 enum Frame {
-    Seq {
-        start: Span,
-        items: Vec<Node>,
-    },
+    /// Items from `first` on in [`Builder::items`].
+    Seq { start: Span, first: usize },
+    /// Entries from `first` on in [`Builder::entries`].
     Map {
         start: Span,
-        entries: Vec<Entry>,
+        first: usize,
         pending_key: Option<Node>,
-        /// Key text → index in `entries`, so duplicate detection stays
+        /// Key text → index from `first`, so duplicate detection stays
         /// linear in a mapping with a hundred thousand keys. Built only
         /// once a mapping outgrows [`KEY_INDEX_FROM`] entries: comparing a
         /// rule's dozen keys directly is cheaper than hashing a copy of each.
@@ -607,9 +606,16 @@ enum Frame {
     },
 }
 
+/// Builds the tree from the events. The children of every open collection
+/// wait in one shared list per kind and move into a vector of their exact
+/// size when the collection ends: a vector per collection grown one push
+/// at a time, then shrunk to fit, reallocated several times over and
+/// left slack in the tree.
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
+    items: Vec<Node>,
+    entries: Vec<Entry>,
     loaded: Loaded,
 }
 
@@ -652,20 +658,20 @@ impl Builder {
             Event::SeqStart => {
                 self.open(Frame::Seq {
                     start: span,
-                    items: Vec::new(),
+                    first: self.items.len(),
                 })?;
             }
             Event::MapStart => {
                 self.open(Frame::Map {
                     start: span,
-                    entries: Vec::new(),
+                    first: self.entries.len(),
                     pending_key: None,
                     keys: None,
                 })?;
             }
             Event::SeqEnd => {
-                if let Some(Frame::Seq { start, mut items }) = self.stack.pop() {
-                    items.shrink_to_fit();
+                if let Some(Frame::Seq { start, first }) = self.stack.pop() {
+                    let items: Vec<Node> = self.items.drain(first..).collect();
                     let end = items.last().map_or(start.end, |n| n.span.end).max(span.end);
                     self.push(Node {
                         span: Span::new(start.start, end),
@@ -674,11 +680,8 @@ impl Builder {
                 }
             }
             Event::MapEnd => {
-                if let Some(Frame::Map {
-                    start, mut entries, ..
-                }) = self.stack.pop()
-                {
-                    entries.shrink_to_fit();
+                if let Some(Frame::Map { start, first, .. }) = self.stack.pop() {
+                    let entries: Vec<Entry> = self.entries.drain(first..).collect();
                     let end = entries
                         .last()
                         .map_or(start.end, |e| e.value.span.end)
@@ -711,9 +714,9 @@ impl Builder {
         let mut errors = Vec::new();
         match self.stack.last_mut() {
             None => self.loaded.documents.push(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Seq { .. }) => self.items.push(node),
             Some(Frame::Map {
-                entries,
+                first,
                 pending_key,
                 keys,
                 ..
@@ -736,6 +739,7 @@ impl Builder {
                     *pending_key = Some(node);
                 }
                 Some(key) => {
+                    let entries = &self.entries[*first..];
                     let duplicate = key.as_scalar().and_then(|k| match keys {
                         Some(keys) => keys.get(&k.text).map(|&i| &entries[i]),
                         None => entries
@@ -751,8 +755,8 @@ impl Builder {
                             span: key.span,
                         }),
                         None => {
-                            entries.push(Entry { key, value: node });
-                            index_keys(keys, entries);
+                            self.entries.push(Entry { key, value: node });
+                            index_keys(keys, &self.entries[*first..]);
                         }
                     }
                 }
