@@ -100,6 +100,10 @@ struct Query<'a> {
     /// How many `not`s enclose the expression being rendered.
     negated: usize,
     condition: String,
+    /// Each field's column and type once worked out: a rule names a few
+    /// fields, each in several predicates, and each predicate asks more
+    /// than once.
+    columns: Vec<(String, String, ColumnType)>,
 }
 
 impl<'a> Query<'a> {
@@ -115,6 +119,7 @@ impl<'a> Query<'a> {
             prefilter: None,
             negated: 0,
             condition: String::new(),
+            columns: Vec::new(),
         }
     }
 
@@ -301,6 +306,16 @@ impl<'a> Query<'a> {
     /// into `dynamic` columns (`Status.errorCode`); computed fields are
     /// added by an `extend` before the condition.
     fn column(&mut self, field: &str) -> Result<(String, ColumnType), CompileError> {
+        if let Some((_, column, t)) = self.columns.iter().find(|(f, ..)| f == field) {
+            return Ok((column.clone(), *t));
+        }
+        let (column, t) = self.resolve_column(field)?;
+        self.columns.push((field.to_string(), column.clone(), t));
+        Ok((column, t))
+    }
+
+    /// [`Query::column`] worked out.
+    fn resolve_column(&mut self, field: &str) -> Result<(String, ColumnType), CompileError> {
         let table = &self.source.table;
         let pipeline = &self.pipeline.name;
         let column_type = |column: &str| kusto::column_type_in(&self.tables, column);
