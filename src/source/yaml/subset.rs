@@ -19,24 +19,27 @@
 
 use std::borrow::Cow;
 
-use super::{Event, Style};
+use super::{Builder, Event, Loaded, Style};
 use crate::limits::MAX_YAML_DEPTH;
 use crate::source::Span;
 
-/// The events of `text` in saphyr's order and with its spans, or `None`
-/// when the text is outside the subset this reader handles.
-pub(super) fn read(text: &str) -> Option<Vec<(Event<'_>, Span)>> {
+/// The tree of `text`, built from the events in saphyr's order and with
+/// its spans, or `None` when the text is outside the subset this reader
+/// handles. Each event goes to the builder as it is read, not into a list
+/// first.
+pub(super) fn read(text: &str) -> Option<Loaded> {
     if !within_subset_alphabet(text) {
         return None;
     }
     let mut reader = Reader {
         text,
         bytes: text.as_bytes(),
-        events: Vec::with_capacity(text.len() / 16),
+        builder: Builder::default(),
+        refused: false,
         depth: 0,
     };
     reader.stream()?;
-    Some(reader.events)
+    (!reader.refused).then_some(reader.builder.loaded)
 }
 
 /// Characters whose handling differs between YAML readers or versions
@@ -87,13 +90,18 @@ enum Place {
 struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
-    events: Vec<(Event<'a>, Span)>,
+    builder: Builder,
+    /// The builder refused an event (it gives the file up, as saphyr's
+    /// reading of it would stop there too).
+    refused: bool,
     depth: usize,
 }
 
 impl<'a> Reader<'a> {
     fn push(&mut self, event: Event<'a>, start: usize, end: usize) {
-        self.events.push((event, Span::new(start, end)));
+        if !self.refused && self.builder.on_event(event, Span::new(start, end)).is_err() {
+            self.refused = true;
+        }
     }
 
     fn byte(&self, pos: usize) -> u8 {
