@@ -699,16 +699,21 @@ impl Pipeline {
     /// The most specific sources for a log source (several only when the
     /// log source is split by event id).
     fn candidates(&self, ls: &LogSource) -> Vec<&Source> {
-        let best = self
-            .sources
-            .iter()
-            .filter(|s| s.logsource.covers(ls))
-            .map(|s| s.logsource.specificity())
-            .max();
-        self.sources
-            .iter()
-            .filter(|s| s.logsource.covers(ls) && Some(s.logsource.specificity()) == best)
-            .collect()
+        // One pass: every rule of a compile looks its source up among
+        // them all.
+        let mut best = 0;
+        let mut found = Vec::new();
+        for source in self.sources.iter().filter(|s| s.logsource.covers(ls)) {
+            let specificity = source.logsource.specificity();
+            if found.is_empty() || specificity > best {
+                found.clear();
+                best = specificity;
+            }
+            if specificity == best {
+                found.push(source);
+            }
+        }
+        found
     }
 
     /// The most specific source for a rule's log source, when the log
