@@ -33,6 +33,10 @@ pub enum Pattern {
 impl Pattern {
     /// Parse Sigma wildcard syntax.
     pub fn parse(value: &str) -> Pattern {
+        // Most values hold no wildcard and no escape: they are themselves.
+        if memchr::memchr3(b'\\', b'*', b'?', value.as_bytes()).is_none() {
+            return Pattern::Exact(value.to_string());
+        }
         Pattern::from_pieces(parse_pieces(value))
     }
 
@@ -222,7 +226,9 @@ pub fn parse_pieces(value: &str) -> Vec<Piece> {
     let mut pieces = Vec::new();
     let mut literal = String::new();
     let mut rest = value;
-    while let Some(at) = rest.find(['\\', '*', '?']) {
+    // The three are ASCII, so a byte search finds them at character
+    // boundaries.
+    while let Some(at) = memchr::memchr3(b'\\', b'*', b'?', rest.as_bytes()) {
         if literal.is_empty() {
             // Room for the rest: a Windows path's backslashes would
             // otherwise grow it run by run.
