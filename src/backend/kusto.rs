@@ -77,11 +77,14 @@ pub struct Database {
     /// The pipeline whose tables these are.
     pub pipeline: &'static str,
     pub tables: Vec<Table>,
+    /// Table name -> index in `tables` (the first of a repeated name):
+    /// every compiled rule looks its table up.
+    index: foldhash::HashMap<String, usize>,
 }
 
 impl Database {
     pub fn table(&self, name: &str) -> Option<&Table> {
-        self.tables.iter().find(|t| t.name == name)
+        self.index.get(name).map(|&i| &self.tables[i])
     }
 }
 
@@ -129,6 +132,7 @@ fn load(path: &str, pipeline: &'static str) -> Database {
         for (i, column) in columns.iter().enumerate() {
             index.entry(column.name.clone()).or_insert(i);
         }
+        db.index.entry(name.to_string()).or_insert(db.tables.len());
         db.tables.push(Table {
             name: name.to_string(),
             columns,
@@ -138,15 +142,21 @@ fn load(path: &str, pipeline: &'static str) -> Database {
     db
 }
 
-/// Every embedded database, parsed once, in file order.
-pub fn all() -> &'static [(&'static str, Database)] {
-    static ALL: OnceLock<Vec<(&'static str, Database)>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        FILES
-            .iter()
-            .map(|(stem, path, pipeline)| (*stem, load(path, pipeline)))
-            .collect()
-    })
+/// The embedded database of file `k` of [`FILES`], parsed when first
+/// asked for: a compile for one pipeline reads only that pipeline's
+/// schemas, not the other hundred kilobytes of JSON.
+fn database(k: usize) -> &'static Database {
+    static PARSED: [OnceLock<Database>; FILES.len()] = [const { OnceLock::new() }; FILES.len()];
+    let (_, path, pipeline) = FILES[k];
+    PARSED[k].get_or_init(|| load(path, pipeline))
+}
+
+/// Every embedded database, in file order.
+pub fn all() -> impl Iterator<Item = (&'static str, &'static Database)> {
+    FILES
+        .iter()
+        .enumerate()
+        .map(|(k, (stem, ..))| (*stem, database(k)))
 }
 
 /// The databases a pipeline's queries run against, in lookup order:
@@ -161,7 +171,7 @@ pub fn databases_for(pipeline: &str) -> impl Iterator<Item = &'static Database> 
     };
     stems
         .iter()
-        .filter_map(|s| all().iter().find(|(stem, _)| stem == s).map(|(_, db)| db))
+        .filter_map(|s| FILES.iter().position(|(stem, ..)| stem == s).map(database))
 }
 
 /// A table of a pipeline's databases.
