@@ -965,7 +965,10 @@ pub fn literal(text: &str) -> String {
 
 /// [`literal`], appended to `out`.
 fn push_literal(out: &mut String, text: &str) {
-    if text.chars().any(|c| c.is_control()) {
+    // Printable ASCII, as nearly every value is, holds no control
+    // character; only other text is decoded to look for one.
+    let printable_ascii = text.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if !printable_ascii && text.chars().any(|c| c.is_control()) {
         out.push_str(&plain_literal(text));
         return;
     }
