@@ -442,8 +442,12 @@ mod tests {
                 })
                 .collect()
         };
-        let found = discover(&[root.to_path_buf()]).expect("walk");
-        assert_eq!(names(found), ["a.yml", "sub/d.yaml", "sub/e.yml"]);
+        // Outside a repository `.gitignore` does not apply (a temporary
+        // folder inside one, as some machines make them, is a repository).
+        if !root.ancestors().any(|folder| folder.join(".git").exists()) {
+            let found = discover(&[root.to_path_buf()]).expect("walk");
+            assert_eq!(names(found), ["a.yml", "sub/d.yaml", "sub/e.yml"]);
+        }
         std::fs::create_dir(root.join(".git")).expect("mkdir .git");
         let found = discover(&[root.to_path_buf()]).expect("walk");
         assert_eq!(names(found), ["a.yml", "sub/e.yml"]);
