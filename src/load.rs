@@ -58,7 +58,7 @@ pub fn discover_at_most(paths: &[PathBuf], limit: usize) -> Result<Vec<PathBuf>,
             continue;
         }
         let room = limit.saturating_sub(found.len());
-        found.extend(walk(path, room).ok_or_else(|| too_many(path))??);
+        found.extend(walk(path, room, limit)?);
     }
     // A walk yields its files once each; only several paths can repeat.
     if paths.len() > 1 {
@@ -70,15 +70,15 @@ pub fn discover_at_most(paths: &[PathBuf], limit: usize) -> Result<Vec<PathBuf>,
     Ok(found)
 }
 
-/// The rule files under the folder `root`, unordered; `None` once there
-/// are more than `room` of them.
+/// The rule files under the folder `root`, unordered; more than `room`
+/// of them is the error for a run limited to `limit` files.
 ///
 /// The ignore crate's parallel walker, on one thread: it lists each
 /// folder once and looks for `.gitignore`, `.stethoignore` and `.git` in
 /// that listing, where its sequential walker asks the file system for
 /// each of them in every folder, six failed lookups per folder that cost
 /// more than reading the folders.
-fn walk(root: &Path, room: usize) -> Option<Result<Vec<PathBuf>, LoadError>> {
+fn walk(root: &Path, room: usize, limit: usize) -> Result<Vec<PathBuf>, LoadError> {
     use ignore::WalkState;
     let found = std::sync::Mutex::new(Vec::new());
     let failures = std::sync::Mutex::new(Vec::new());
@@ -110,18 +110,21 @@ fn walk(root: &Path, room: usize) -> Option<Result<Vec<PathBuf>, LoadError>> {
             })
         });
     if overflow.into_inner() {
-        return None;
+        return Err(LoadError::TooManyFiles {
+            path: display_path(root),
+            limit,
+        });
     }
     // The first failure by its text, not by when the walk met it, so a
     // run reports the same one whatever order the folders are listed in.
     let failures = failures.into_inner().unwrap_or_else(|e| e.into_inner());
-    Some(match failures.into_iter().min() {
+    match failures.into_iter().min() {
         Some(message) => Err(LoadError::Walk {
             path: display_path(root),
             message,
         }),
         None => Ok(found.into_inner().unwrap_or_else(|e| e.into_inner())),
-    })
+    }
 }
 
 /// A lock whose holder cannot have panicked half-way through (the walk's
