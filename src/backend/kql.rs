@@ -180,9 +180,17 @@ impl<'a> Query<'a> {
                 self.negated -= 1;
                 let text = text?;
                 Ok(if text.contains('\n') {
-                    format!("not(\n{}{text}\n{})", indent(depth + 1), indent(depth))
+                    [
+                        "not(\n",
+                        &indent(depth + 1),
+                        &text,
+                        "\n",
+                        &indent(depth),
+                        ")",
+                    ]
+                    .concat()
                 } else {
-                    format!("not({text})")
+                    ["not(", &text, ")"].concat()
                 })
             }
             Expr::And(items) => self.chain(items, "and", depth),
@@ -212,9 +220,9 @@ impl<'a> Query<'a> {
         }
         let text = self.render(item, depth + 1)?;
         Ok(if text.contains('\n') {
-            format!("(\n{}{text}\n{})", indent(depth + 1), indent(depth))
+            ["(\n", &indent(depth + 1), &text, "\n", &indent(depth), ")"].concat()
         } else if text.contains(" and ") || text.contains(" or ") {
-            format!("({text})")
+            ["(", &text, ")"].concat()
         } else {
             text
         })
@@ -229,18 +237,18 @@ impl<'a> Query<'a> {
                     format!(
                         "(\n{}{}\n{})",
                         indent(depth + 1),
-                        chunk.join(&format!("\n{}{op} ", indent(depth + 1))),
+                        chunk.join(&separator(op, depth + 1)),
                         indent(depth)
                     )
                 })
                 .collect();
-            return Ok(groups.join(&format!("\n{}{op} ", indent(depth))));
+            return Ok(groups.join(&separator(op, depth)));
         }
         let inline_len: usize = parts.iter().map(|p| p.len() + op.len() + 2).sum();
         if inline_len <= MAX_INLINE && parts.iter().all(|p| !p.contains('\n')) {
-            return Ok(parts.join(&format!(" {op} ")));
+            return Ok(parts.join(&[" ", op, " "].concat()));
         }
-        Ok(parts.join(&format!("\n{}{op} ", indent(depth))))
+        Ok(parts.join(&separator(op, depth)))
     }
 
     /// The operands of an `or`, with case-insensitive (or cased) equality
@@ -369,7 +377,7 @@ impl<'a> Query<'a> {
         let (column, t) = self.column(field)?;
         Ok(match t {
             ColumnType::String => column,
-            _ => format!("tostring({column})"),
+            _ => ["tostring(", &column, ")"].concat(),
         })
     }
 
@@ -388,7 +396,7 @@ impl<'a> Query<'a> {
             _ => false,
         };
         Ok(if self.negated > 0 && nullable {
-            format!("coalesce({text}, false)")
+            ["coalesce(", &text, ", false)"].concat()
         } else {
             text
         })
@@ -525,7 +533,7 @@ impl<'a> Query<'a> {
         }
         let text = match t {
             ColumnType::String => column,
-            _ => format!("tostring({column})"),
+            _ => ["tostring(", &column, ")"].concat(),
         };
         Ok(self.scalar_string_test(&text, pattern, cased))
     }
@@ -933,8 +941,20 @@ fn mapped_field(
         .ok_or_else(|| CompileError::new(rule, format!("field `{field}` maps to no single column")))
 }
 
-fn indent(depth: usize) -> String {
-    "    ".repeat(depth)
+/// Four spaces per level. Queries are rendered a piece at a time, and
+/// each piece at a level asks for its indentation: a slice of one constant
+/// string rather than a new string each time.
+fn indent(depth: usize) -> std::borrow::Cow<'static, str> {
+    const SPACES: &str = "                                                                ";
+    match SPACES.get(..depth * 4) {
+        Some(spaces) => std::borrow::Cow::Borrowed(spaces),
+        None => std::borrow::Cow::Owned("    ".repeat(depth)),
+    }
+}
+
+/// What goes between the operands of an `and`/`or` broken over lines.
+fn separator(op: &str, depth: usize) -> String {
+    ["\n", &indent(depth), op, " "].concat()
 }
 
 /// A column name, bracket-quoted when it is not a plain identifier.

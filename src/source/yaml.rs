@@ -606,12 +606,24 @@ enum Frame {
 /// size when the collection ends: a vector per collection grown one push
 /// at a time, then shrunk to fit, reallocated several times over and
 /// left slack in the tree.
-#[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
     items: Vec<Node>,
     entries: Vec<Entry>,
     loaded: Loaded,
+}
+
+impl Default for Builder {
+    /// Room for a rule file's open collections from the start: grown from
+    /// empty, the shared lists were reallocated half a dozen times per file.
+    fn default() -> Builder {
+        Builder {
+            stack: Vec::with_capacity(16),
+            items: Vec::with_capacity(32),
+            entries: Vec::with_capacity(64),
+            loaded: Loaded::default(),
+        }
+    }
 }
 
 impl Builder {
