@@ -503,8 +503,11 @@ pub struct RuleSet {
     decided: Vec<u16>,
     /// Rules evaluated for every event (no clause known).
     always: Vec<usize>,
-    /// Number of clauses per rule (0 for `always` and absent rules).
-    clause_count: Vec<u8>,
+    /// Per rule, the bit of every one of its clauses (0 for `always` and
+    /// absent rules): the scan compares a rule's satisfied bits with it
+    /// at every literal hit, and a comparison is cheaper than counting
+    /// bits on processors without a population-count instruction.
+    all_clauses: Vec<u8>,
     /// Per-field automata in scan order: the fields most rules read first.
     indexes: Vec<FieldIndex>,
     /// Per rule, the last position in `indexes` one of its clauses reads:
@@ -592,7 +595,7 @@ impl RuleSet {
         let mut compiled = Vec::with_capacity(exprs.len());
         let mut compiler = Compiler::default();
         let mut always = Vec::new();
-        let mut clause_count = vec![0u8; exprs.len()];
+        let mut all_clauses = vec![0u8; exprs.len()];
         let mut by_field: std::collections::BTreeMap<String, Needles> =
             std::collections::BTreeMap::new();
         let mut twins = vec![Vec::new(); exprs.len()];
@@ -629,7 +632,8 @@ impl RuleSet {
                         )
                     });
                     list.truncate(MAX_CLAUSES);
-                    clause_count[i] = list.len() as u8;
+                    // At most eight clauses: the mask fits a byte.
+                    all_clauses[i] = ((1u16 << list.len()) - 1) as u8;
                     clause_fields[i] = list
                         .iter()
                         .map(|c| c.iter().map(|(f, _)| f.clone()).collect())
@@ -750,7 +754,7 @@ impl RuleSet {
             preds: compiler.preds,
             decided,
             always,
-            clause_count,
+            all_clauses,
             indexes,
             last_field,
             prescan,
@@ -906,9 +910,7 @@ impl RuleSet {
                             Some(scratch.needed_until.map_or(last, |n| n.max(last)));
                     }
                     *bits |= bit;
-                    if bits.count_ones() as u8 == self.clause_count[rule]
-                        && !scratch.candidate[rule]
-                    {
+                    if *bits == self.all_clauses[rule] && !scratch.candidate[rule] {
                         scratch.candidate[rule] = true;
                         scratch.ready.push(rule);
                     }

@@ -112,16 +112,20 @@ impl Scanner {
     #[inline]
     pub fn scan(&self, haystack: &[u8], mut on_match: impl FnMut(usize, usize, usize)) {
         let mut state = 0usize;
-        for (i, &byte) in haystack.iter().enumerate() {
+        // The loop walks one pointer; where a needle ends is worked out
+        // from what is left, only when one does (an enumerated iterator
+        // kept a count beside the pointer for every byte).
+        let mut rest = haystack.iter();
+        while let Some(&byte) = rest.next() {
             let entry = self.transitions[state + usize::from(self.classes[usize::from(byte)])];
             if entry & ENDS_NEEDLES == 0 {
                 state = entry as usize;
             } else {
                 let row = (entry & !ENDS_NEEDLES) as usize;
                 state = row * self.stride;
+                let end = haystack.len() - rest.as_slice().len();
                 let (first, last) = self.ending[row];
                 for &(needle, len) in &self.ends[first as usize..last as usize] {
-                    let end = i + 1;
                     on_match(needle as usize, end - len as usize, end);
                 }
             }
