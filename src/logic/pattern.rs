@@ -488,6 +488,20 @@ mod tests {
         }
     }
 
+    #[test]
+    fn display_escapes_only_what_would_be_read_as_syntax() {
+        let exact = |text: &str| Pattern::Exact(text.to_string()).to_string();
+        assert_eq!(exact("C:\\Windows\\cmd.exe"), "C:\\Windows\\cmd.exe");
+        assert_eq!(exact("a*b?c"), "a\\*b\\?c");
+        assert_eq!(exact("dir\\*"), "dir\\\\\\*");
+        assert_eq!(exact("end\\"), "end\\");
+        assert_eq!(exact("é\\\\ü"), "é\\\\\\ü");
+        // A trailing backslash before a wildcard is doubled, or it would
+        // escape the wildcard.
+        assert_eq!(Pattern::StartsWith("dir\\".into()).to_string(), "dir\\\\*");
+        assert_eq!(Pattern::EndsWith("\\x".into()).to_string(), "*\\x");
+    }
+
     proptest::proptest! {
         /// Any value, special characters and backslash runs included,
         /// reads back as the pattern it was written from.
