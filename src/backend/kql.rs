@@ -148,18 +148,30 @@ impl<'a> Query<'a> {
     }
 
     fn finish(self) -> String {
-        let mut out = self.source.table.clone();
+        // Sized once for the whole query: grown stage by stage, the
+        // string was copied again at each.
+        let stages: usize = self.stages.iter().map(|s| s.len() + 3).sum();
+        let helpers: usize = self.helpers.iter().map(|h| h.len() + 2).sum();
+        let prefilter = self.prefilter.as_ref().map_or(0, |p| p.len() + 9);
+        let mut out = String::with_capacity(
+            self.source.table.len() + prefilter + stages + self.condition.len() + helpers + 32,
+        );
+        out.push_str(&self.source.table);
         if let Some(prefilter) = &self.prefilter {
-            let _ = write!(out, "\n| where {prefilter}");
+            out.push_str("\n| where ");
+            out.push_str(prefilter);
         }
         for stage in &self.stages {
-            let _ = write!(out, "\n| {stage}");
+            out.push_str("\n| ");
+            out.push_str(stage);
         }
         if self.condition != "true" {
-            let _ = write!(out, "\n| where {}", self.condition);
+            out.push_str("\n| where ");
+            out.push_str(&self.condition);
         }
         if !self.helpers.is_empty() {
-            let _ = write!(out, "\n| project-away {}", self.helpers.join(", "));
+            out.push_str("\n| project-away ");
+            out.push_str(&self.helpers.join(", "));
         }
         out
     }
