@@ -162,8 +162,10 @@ impl LowerError {
 /// dropped; rules that cannot be lowered are left out and reported.
 pub fn lower_rules(rules: &[Rule], lists: &Lists) -> (Vec<RuleLogic>, Vec<LowerError>) {
     let mut errors = Vec::new();
-    let mut out: Vec<RuleLogic> = Vec::new();
-    let mut sources: Vec<&Rule> = Vec::new();
+    // One rule's logic per rule at most: sized once, not grown by doubling
+    // through thousands of rules.
+    let mut out: Vec<RuleLogic> = Vec::with_capacity(rules.len());
+    let mut sources: Vec<&Rule> = Vec::with_capacity(rules.len());
     for rule in rules.iter().filter(|r| r.kind == RuleKind::Detection) {
         match lower_detection(rule, lists) {
             Ok(expr) => {
@@ -436,7 +438,7 @@ fn lower_search(
 ) -> Result<Expr, LowerError> {
     let mut item = |i: &Item| -> Result<Expr, LowerError> {
         let expr = lower_item(rule, i, lists)?;
-        *spent += expr.preds().len();
+        *spent += expr.pred_count();
         if *spent > MAX_RULE_EXPANDED_VALUES {
             return Err(LowerError::new(
                 rule,

@@ -218,6 +218,13 @@ impl Expr {
         out
     }
 
+    /// How many predicates the expression holds, without listing them.
+    pub fn pred_count(&self) -> usize {
+        let mut count = 0;
+        self.visit(&mut |_| count += 1);
+        count
+    }
+
     fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Pred)) {
         match self {
             Expr::And(items) | Expr::Or(items) => items.iter().for_each(|e| e.visit(f)),
