@@ -402,3 +402,20 @@ fn correlations_in_a_cycle_are_reported_where_the_cycle_closes() {
         validate.stdout
     );
 }
+
+/// Presence on events in a Kusto table's shape is presence as the query
+/// sees it: an empty string column is no value (`|exists` and `|neq`
+/// compile to `isnotempty`), so neither rule hits the empty command line
+/// (line 2) or the missing one (line 5). Found by the property test that
+/// runs the compiled KQL over the same events.
+#[test]
+fn an_empty_column_of_a_table_shaped_event_is_no_value() {
+    assert_eq!(
+        replay_lines("command_line_neq.yml", "defender_empty_columns.ndjson"),
+        [3]
+    );
+    assert_eq!(
+        replay_lines("command_line_exists.yml", "defender_empty_columns.ndjson"),
+        [3, 4]
+    );
+}
