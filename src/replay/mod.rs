@@ -115,7 +115,7 @@ pub struct Prepared {
 /// implies `exists`) would hit an empty column that the deployed query
 /// passes over. Events in Sigma's own shape keep telling an empty string
 /// apart from a missing field.
-fn kusto_presence(expr: Expr) -> Expr {
+pub fn kusto_presence(expr: Expr) -> Expr {
     expr.map_preds(&mut |pred| match pred.test {
         Test::Exists(present) => {
             let empty = Expr::Pred(Pred {

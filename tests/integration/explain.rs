@@ -36,3 +36,32 @@ fn explains_a_plain_sigma_rule_and_a_missing_field() {
     ]);
     assert_eq!(bad.code, 2);
 }
+
+/// Explain reads a table-shaped event as replay does: the empty command
+/// line is no value, so `|neq` (which implies `|exists`) does not hold.
+#[test]
+fn an_empty_column_is_explained_as_no_value() {
+    let explain = |line: u32| {
+        stetho(&[
+            "explain",
+            "--no-config",
+            "tests/replay/command_line_neq.yml",
+            "--event",
+            &format!("tests/replay/defender_empty_columns.ndjson:{line}"),
+        ])
+    };
+    let empty = explain(2);
+    assert_eq!(empty.code, 0, "{}", empty.stderr);
+    assert!(
+        empty.stdout.contains("✓ ProcessCommandLine is empty"),
+        "{}",
+        empty.stdout
+    );
+    assert!(
+        empty.stdout.contains("result: no match"),
+        "{}",
+        empty.stdout
+    );
+    let tail = explain(3);
+    assert!(tail.stdout.contains("result: MATCH"), "{}", tail.stdout);
+}
