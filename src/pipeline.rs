@@ -379,6 +379,19 @@ impl Source {
         )
     }
 
+    /// [`Source::map`] for evaluating events recorded in this table's
+    /// shape (replay, `stetho test`, explain): fields pass through as
+    /// replay reads them, and presence is presence as the table's queries
+    /// see it (see [`kusto_presence`]).
+    pub fn map_for_events(
+        &self,
+        pipeline: &str,
+        expr: &Expr,
+        taxonomy: Option<&str>,
+    ) -> Result<Expr, MapError> {
+        Ok(kusto_presence(self.map(pipeline, expr, taxonomy, false)?))
+    }
+
     /// Rewrite a rule's expression into this source's columns.
     ///
     /// `taxonomy` is the rule's `taxonomy:`; `strict` makes fields that the
@@ -535,6 +548,30 @@ impl Source {
             }
         }
     }
+}
+
+/// Presence as a Kusto table sees it, for events recorded in a table's
+/// shape. To a query an empty string and a missing or null value are the
+/// same, and `|exists` compiles to `isnotempty` (`isnotnull` on other
+/// types), so `exists: true` here means "holds a non-empty value" and
+/// `exists: false` "holds nothing"; otherwise `|exists` and `|neq` (which
+/// implies `exists`) would hit an empty column that the deployed query
+/// passes over. Events in Sigma's own shape keep telling an empty string
+/// apart from a missing field.
+fn kusto_presence(expr: Expr) -> Expr {
+    expr.map_preds(&mut |pred| match pred.test {
+        Test::Exists(present) => {
+            let empty = Expr::Pred(Pred {
+                field: pred.field,
+                test: Test::Str {
+                    pattern: Pattern::Exact(String::new()),
+                    cased: false,
+                },
+            });
+            if present { Expr::negate(empty) } else { empty }
+        }
+        _ => Expr::Pred(pred),
+    })
 }
 
 /// `User: 'NT AUTHORITY\SYSTEM'` → domain = `NT AUTHORITY` and user = `SYSTEM`.

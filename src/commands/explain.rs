@@ -56,10 +56,9 @@ pub fn run(cli: &Cli, args: &ExplainArgs, out: &Output) -> Result<u8, String> {
                 // kept, unknown fields passed through (the event decides).
                 let source = pipeline.and_then(|p| source_of(p, rule));
                 let mapped: Expr = match (pipeline, source) {
-                    (Some(p), Some(s)) => crate::replay::kusto_presence(
-                        s.map(&p.name, expr, rule.taxonomy.as_deref(), false)
-                            .map_err(|e| format!("{}: {e}", rule.path))?,
-                    ),
+                    (Some(p), Some(s)) => s
+                        .map_for_events(&p.name, expr, rule.taxonomy.as_deref())
+                        .map_err(|e| format!("{}: {e}", rule.path))?,
                     _ => expr.clone(),
                 };
                 let event = event.as_ref().map(|(_, e)| {
@@ -77,10 +76,9 @@ pub fn run(cli: &Cli, args: &ExplainArgs, out: &Output) -> Result<u8, String> {
                     let _ = write!(text, "selections:");
                     for (name, selection) in &selections {
                         let selection = match (pipeline, source) {
-                            (Some(p), Some(s)) => crate::replay::kusto_presence(
-                                s.map(&p.name, selection, rule.taxonomy.as_deref(), false)
-                                    .unwrap_or_else(|_| selection.clone()),
-                            ),
+                            (Some(p), Some(s)) => s
+                                .map_for_events(&p.name, selection, rule.taxonomy.as_deref())
+                                .unwrap_or_else(|_| selection.clone()),
                             _ => selection.clone(),
                         };
                         match &event {

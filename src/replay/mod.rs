@@ -20,7 +20,7 @@ use crate::eval::correlate::{CorrelationHit, Correlator, EventRef};
 use crate::eval::{RuleSet, Scratch};
 use crate::events::{self, Item};
 use crate::fixture;
-use crate::logic::{Body, Expr, Pattern, Pred, RuleLogic, Test};
+use crate::logic::{Body, RuleLogic};
 use crate::pipeline::{Pipelines, SelectError, Source};
 
 mod parse;
@@ -107,30 +107,6 @@ pub struct Prepared {
     keys: Option<Keys>,
 }
 
-/// Presence as a Kusto table sees it, for events recorded in a table's
-/// shape. To a query an empty string and a missing or null value are the
-/// same, and `|exists` compiles to `isnotempty` (`isnotnull` on other
-/// types), so `exists: true` here means "holds a non-empty value" and
-/// `exists: false` "holds nothing"; otherwise `|exists` and `|neq` (which
-/// implies `exists`) would hit an empty column that the deployed query
-/// passes over. Events in Sigma's own shape keep telling an empty string
-/// apart from a missing field.
-pub fn kusto_presence(expr: Expr) -> Expr {
-    expr.map_preds(&mut |pred| match pred.test {
-        Test::Exists(present) => {
-            let empty = Expr::Pred(Pred {
-                field: pred.field,
-                test: Test::Str {
-                    pattern: Pattern::Exact(String::new()),
-                    cased: false,
-                },
-            });
-            if present { Expr::negate(empty) } else { empty }
-        }
-        _ => Expr::Pred(pred),
-    })
-}
-
 impl Prepared {
     pub fn new(
         rules: &[RuleLogic],
@@ -180,8 +156,8 @@ impl Prepared {
                 None => expr.clone(),
                 Some((p, table)) => match p.source_for_logic(&rule.logsource, expr) {
                     Ok(source) if source.table == table => {
-                        match source.map(&p.name, expr, rule.taxonomy.as_deref(), false) {
-                            Ok(mapped) => kusto_presence(mapped),
+                        match source.map_for_events(&p.name, expr, rule.taxonomy.as_deref()) {
+                            Ok(mapped) => mapped,
                             Err(e) => {
                                 skipped.push((i, e.to_string()));
                                 exprs.push(None);
