@@ -40,6 +40,7 @@ echo "== compiled KQL replayed by duckdb-kql (PyPI, pinned) against stetho test'
 python3 scripts/kql-replay/run.py --stetho target/debug/stetho
 python3 scripts/kql-replay/run.py --stetho target/debug/stetho --project tests/kql/chained
 python3 scripts/kql-replay/run.py --stetho target/debug/stetho --project tests/kql/defender_sources
+python3 scripts/kql-replay/run.py --stetho target/debug/stetho --project tests/kql/dynamic_columns
 
 echo "== Sigma export: official Sigma schemas, sigma check, sigma convert (sigma-cli / pySigma, PyPI, pinned)"
 python3 scripts/sigma-check/run.py --stetho target/debug/stetho

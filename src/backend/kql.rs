@@ -461,9 +461,13 @@ impl<'a> Query<'a> {
             }
             Test::Exists(present) => {
                 let (column, t) = self.column(field)?;
+                // A dynamic column holding an empty value is as empty as a
+                // null one, to replay (table-shaped events) and to `null`.
                 Ok(match (t, present) {
                     (ColumnType::String, true) => format!("isnotempty({column})"),
                     (ColumnType::String, false) => format!("isempty({column})"),
+                    (ColumnType::Dynamic, true) => format!("isnotempty(tostring({column}))"),
+                    (ColumnType::Dynamic, false) => format!("isempty(tostring({column}))"),
                     (_, true) => format!("isnotnull({column})"),
                     (_, false) => format!("isnull({column})"),
                 })
