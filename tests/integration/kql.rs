@@ -503,6 +503,29 @@ fn defender_security_and_additional_fields_queries_parse() {
     }
 }
 
+/// `exists` on a dynamic column reads an empty value as no value, as
+/// replay does (the hits are compared by scripts/kql-replay/run.py), and
+/// the query binds against Sentinel's schema.
+#[test]
+fn exists_on_a_dynamic_column_compiles_to_queries_that_parse() {
+    let project = root().join("tests/kql/dynamic_columns");
+    let test = stetho_in(&project, &["test"]);
+    assert_eq!(test.code, 0, "{}", test.stdout);
+    let text = stetho_in(&project, &["compile", "--pipeline", "sentinel"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    insta::assert_snapshot!("dynamic_columns_sentinel", text.stdout);
+    let run = stetho_in(
+        &project,
+        &["compile", "--pipeline", "sentinel", "--format", "jsonl"],
+    );
+    assert_eq!(records(&run.stdout).len(), 2, "{}", run.stdout);
+    let Some(checker) = kql_check() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, out) = parse_all(&checker, &schema_for("sentinel", dir.path()), &run.stdout);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.trim_end().ends_with("2 passed, 0 failed"), "{out}");
+}
+
 /// A correlation's entity mappings follow its group-by fields to the
 /// columns they read, aliases and counted correlations included.
 #[test]
