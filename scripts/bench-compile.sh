@@ -2,7 +2,8 @@
 # Benchmark (not a test): `stetho compile` over 3,200 rules (the 400
 # SigmaHQ corpus rules copied 8 times with fresh ids), for Defender XDR and
 # Sentinel, next to pySigma's Kusto backend (`sigma convert -t kusto`) on the
-# same 3,200 rules, and on the Windows rules among them. Prints CPU time
+# same 3,200 rules, and on the Windows rules among them, then every target
+# on its own. Prints CPU time
 # (user+sys) and the ratio of the two tools, measured side by side in
 # rounds (see below).
 set -euo pipefail
@@ -72,4 +73,15 @@ for set in rules windows; do
     ratio=$(printf '%s\n' ${ratios[$pipeline]} | median 0)
     echo "$set: stetho compile --pipeline $pipeline: ${cpu} s CPU (rounds: ${stetho_all[$pipeline]}); pySigma / stetho: ${ratio} times (rounds: ${ratios[$pipeline]})"
   done
+done
+
+# Every target on the whole corpus, each as `stetho build` pairs it with a
+# pipeline (median of 7 runs each; no other tool to set beside them).
+for target in "kql defender_xdr" "kql sentinel" "defender defender_xdr" "sentinel sentinel" "sigma defender_xdr"; do
+  set -- $target
+  cpu=$(for run in $(seq 7); do
+    cpu_of ./target/release/stetho compile --no-config --quiet \
+      --target "$1" --pipeline "$2" --format jsonl "$work/rules"
+  done | median)
+  echo "rules: stetho compile --target $1 --pipeline $2: ${cpu} s CPU"
 done
