@@ -3,9 +3,8 @@
 # SigmaHQ corpus rules copied 8 times with fresh ids), for Defender XDR and
 # Sentinel, next to pySigma's Kusto backend (`sigma convert -t kusto`) on the
 # same 3,200 rules, and on the Windows rules among them, then every target
-# on its own. Prints CPU time
-# (user+sys) and the ratio of the two tools, measured side by side in
-# rounds (see below).
+# on its own. Prints CPU time (user+sys) and the ratio of the two tools,
+# measured side by side in rounds (see below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet
