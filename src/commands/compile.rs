@@ -174,41 +174,38 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
         lossy: args.lossy,
         resolve_placeholders: args.resolve_placeholders,
     };
-    let results: Vec<(usize, Result<Vec<Artifact>, CompileError>)> = reported(&lowered)
-        .into_iter()
-        .map(|i| {
-            let result = artifacts_with(&lowered, i, args.target, pipeline, schedule, sigma);
-            (i, result)
-        })
-        .collect();
-    let failed = results.iter().filter(|(_, r)| r.is_err()).count() + lowered.problems.len();
     for problem in &lowered.problems {
         out.error(problem);
-    }
-    for file in results
-        .iter()
-        .filter_map(|(_, r)| r.as_ref().ok())
-        .flatten()
-    {
-        for warning in &file.warnings {
-            let line = format!("warning: {warning}\n");
-            let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
-        }
     }
     if let Some(dir) = &args.out {
         crate::write::sweep_stale_temporaries(dir);
     }
-    // Streamed rather than gathered: the output of thousands of rules is
-    // megabytes, and holding it whole would only add to the memory the
-    // process must touch.
+    // Each rule is compiled, written and dropped before the next: the
+    // artifacts of thousands of rules are megabytes (a Sentinel rule is a
+    // YAML document and an ARM template), and holding them all would only
+    // add to the memory the process must touch. What goes to stderr is
+    // kept for after the loop, in the order it always had: every warning,
+    // then every error.
     let mut sink = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut written = Ok(());
-    for (i, result) in &results {
-        let rule = &lowered.rules[*i];
+    let (mut total, mut compiled) = (0, 0);
+    let mut warnings = Vec::new();
+    let mut errors = Vec::new();
+    for i in reported(&lowered) {
+        let result = artifacts_with(&lowered, i, args.target, pipeline, schedule, sigma);
+        total += 1;
+        if let Ok(files) = &result {
+            compiled += 1;
+            warnings.extend(files.iter().flat_map(|file| &file.warnings).cloned());
+        }
+        if written.is_err() {
+            continue;
+        }
+        let rule = &lowered.rules[i];
         let id = Field::Text(rule.key());
         let title = Field::Text(&rule.title);
         let path = Field::Text(&rule.path);
-        written = match (result, &args.out, args.format) {
+        written = match (&result, &args.out, args.format) {
             (Err(e), _, CompileFormat::Jsonl) if args.out.is_none() => {
                 let error = Field::Text(&e.message);
                 write_record(
@@ -223,7 +220,7 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
                 )
             }
             (Err(e), _, _) => {
-                out.error(&located(&lowered, rule, e));
+                errors.push(located(&lowered, rule, e));
                 Ok(())
             }
             (Ok(files), Some(dir), _) => {
@@ -262,15 +259,20 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
                 write_record(&mut sink, &fields)
             }
         };
-        if written.is_err() {
-            break;
+    }
+    let failed = (total - compiled) + lowered.problems.len();
+    {
+        let mut stderr = std::io::stderr().lock();
+        for warning in &warnings {
+            let _ = writeln!(stderr, "warning: {warning}");
         }
+    }
+    for error in &errors {
+        out.error(error);
     }
     out.end_stream(written.and_then(|()| sink.flush()))?;
     out.note(&format!(
-        "compiled {} of {} rules for {target} ({}), {failed} failed{}",
-        results.iter().filter(|(_, r)| r.is_ok()).count(),
-        results.len(),
+        "compiled {compiled} of {total} rules for {target} ({}), {failed} failed{}",
         if args.target == Target::Sigma {
             "specification v2.1"
         } else {
@@ -286,7 +288,7 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
     } else {
         exit_code::CLEAN
     };
-    super::release_at_exit((lowered, results));
+    super::release_at_exit(lowered);
     Ok(code)
 }
 
