@@ -242,12 +242,9 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
                 // The query itself for KQL; the deployable document otherwise
                 // (for Sentinel, the YAML rule, with its ARM template beside it).
                 let output = Field::Text(files[0].query_or_text());
-                let arm = files
-                    .get(1)
-                    .map(|arm| serde_json::from_str(&arm.text).unwrap_or_default());
                 let mut fields = Vec::with_capacity(6);
-                if let Some(arm) = &arm {
-                    fields.push(("arm", Field::Json(arm)));
+                if let Some(arm) = files.get(1) {
+                    fields.push(("arm", Field::PrettyJson(&arm.text)));
                 }
                 fields.extend([
                     ("id", id),
@@ -295,7 +292,8 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
 /// A value in a JSON Lines record.
 enum Field<'a> {
     Text(&'a str),
-    Json(&'a serde_json::Value),
+    /// JSON text as `serde_json` pretty-prints it, written on one line.
+    PrettyJson(&'a str),
 }
 
 /// One JSON Lines record, its keys given in sorted order (the order
@@ -313,10 +311,40 @@ fn write_record(
         sink.write_all(b":")?;
         match value {
             Field::Text(text) => write_json_string(sink, text)?,
-            Field::Json(value) => serde_json::to_writer(&mut *sink, value)?,
+            Field::PrettyJson(text) => write_compact(sink, text)?,
         }
     }
     sink.write_all(b"}\n")
+}
+
+/// Pretty-printed JSON on one line, as `serde_json` writes it compactly:
+/// the whitespace between tokens dropped, strings copied as they are (a
+/// string holds no raw whitespace but the spaces of its text, which stay).
+/// The ARM template of a Sentinel rule is already text; reading it back
+/// into a value only to write it again took a parse, a tree of values and
+/// a serialisation per rule.
+fn write_compact(sink: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
+    let bytes = text.as_bytes();
+    let (mut in_string, mut escaped) = (false, false);
+    let mut run = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if byte == b'"' {
+            in_string = true;
+        } else if matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
+            if run < at {
+                sink.write_all(&bytes[run..at])?;
+            }
+            run = at + 1;
+        }
+    }
+    sink.write_all(&bytes[run..])
 }
 
 /// A JSON string, escaped byte for byte as `serde_json` escapes it. The
@@ -454,6 +482,24 @@ fn header(rule: &crate::logic::RuleLogic, more: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Pretty JSON written on one line is what `serde_json` writes
+    /// compactly, whatever the strings hold.
+    #[test]
+    fn pretty_json_is_written_as_serde_json_writes_it_compactly() {
+        let value = serde_json::json!({
+            "name": "a \"quoted\" name, with: spaces\tand\\ \n escapes",
+            "empty": {}, "none": [], "list": [1, 2.5, -3, true, null, "x y"],
+            "nested": {"b": [{"c": " "}], "d": "}{ ]["}
+        });
+        let pretty = serde_json::to_string_pretty(&value).expect("json");
+        let mut compact = Vec::new();
+        super::write_compact(&mut compact, &pretty).expect("write");
+        assert_eq!(
+            String::from_utf8(compact).expect("utf-8"),
+            serde_json::to_string(&value).expect("json")
+        );
+    }
+
     /// A title or id over several lines stays inside its comment line.
     #[test]
     fn the_header_keeps_each_field_on_its_comment_line() {
