@@ -132,18 +132,33 @@ impl<'a> Query<'a> {
             Expr::Const(true) => Vec::new(),
             other => vec![other],
         };
-        let rest = match expr {
-            Expr::And(parts) if !constant.is_empty() && parts.starts_with(&constant) => {
-                Expr::and(parts[constant.len()..].to_vec())
-            }
-            other => {
-                self.prefilter = None;
-                self.condition = self.render(other, 1)?;
-                return Ok(());
+        let Expr::And(parts) = expr else {
+            self.prefilter = None;
+            self.condition = self.render(expr, 1)?;
+            return Ok(());
+        };
+        if constant.is_empty() || !parts.starts_with(&constant) {
+            self.prefilter = None;
+            self.condition = self.render(expr, 1)?;
+            return Ok(());
+        }
+        let rest = &parts[constant.len()..];
+        self.prefilter = Some(self.render(&Expr::and(constant), 1)?);
+        // What `Expr::and` would make of the rest, rendered from the
+        // borrowed parts instead of a copy of them: the parts of a built
+        // `and` hold no constant and no nested `and` for it to fold.
+        self.condition = if rest
+            .iter()
+            .any(|p| matches!(p, Expr::Const(_) | Expr::And(_)))
+        {
+            self.render(&Expr::and(rest.to_vec()), 1)?
+        } else {
+            match rest {
+                [] => self.render(&Expr::Const(true), 1)?,
+                [one] => self.render(one, 1)?,
+                _ => self.chain(rest, "and", 1)?,
             }
         };
-        self.prefilter = Some(self.render(&Expr::and(constant), 1)?);
-        self.condition = self.render(&rest, 1)?;
         Ok(())
     }
 
@@ -283,7 +298,7 @@ impl<'a> Query<'a> {
                     },
             }) = item
                 && !value.is_empty()
-                && self.column(field)?.1 == ColumnType::String
+                && self.column_type(field)? == ColumnType::String
             {
                 let key = (field.as_str(), *cased);
                 match lists.iter().position(|(k, _)| *k == key) {
@@ -326,12 +341,26 @@ impl<'a> Query<'a> {
     /// into `dynamic` columns (`Status.errorCode`); computed fields are
     /// added by an `extend` before the condition.
     fn column(&mut self, field: &str) -> Result<(String, ColumnType), CompileError> {
-        if let Some((_, column, t)) = self.columns.iter().find(|(f, ..)| f == field) {
-            return Ok((column.clone(), *t));
+        let i = self.column_index(field)?;
+        let (_, column, t) = &self.columns[i];
+        Ok((column.clone(), *t))
+    }
+
+    /// The type of [`Query::column`] alone, without a copy of the column's
+    /// text: asked of every string predicate.
+    fn column_type(&mut self, field: &str) -> Result<ColumnType, CompileError> {
+        let i = self.column_index(field)?;
+        Ok(self.columns[i].2)
+    }
+
+    /// Where `field` is in [`Query::columns`], worked out the first time.
+    fn column_index(&mut self, field: &str) -> Result<usize, CompileError> {
+        if let Some(i) = self.columns.iter().position(|(f, ..)| f == field) {
+            return Ok(i);
         }
         let (column, t) = self.resolve_column(field)?;
-        self.columns.push((field.to_string(), column.clone(), t));
-        Ok((column, t))
+        self.columns.push((field.to_string(), column, t));
+        Ok(self.columns.len() - 1)
     }
 
     /// [`Query::column`] worked out.
@@ -403,7 +432,7 @@ impl<'a> Query<'a> {
         let nullable = match (&pred.field, &pred.test) {
             (Some(_), Test::Cmp { .. } | Test::Cidr(_) | Test::TimePart { .. }) => true,
             (Some(field), Test::Str { .. } | Test::FieldRef { .. }) => {
-                self.column(field)?.1 != ColumnType::String
+                self.column_type(field)? != ColumnType::String
             }
             _ => false,
         };
@@ -526,7 +555,11 @@ impl<'a> Query<'a> {
         pattern: &Pattern,
         cased: bool,
     ) -> Result<String, CompileError> {
-        let (column, t) = self.column(field)?;
+        // The column is read in place, not copied: this runs for every
+        // string predicate of every rule.
+        let i = self.column_index(field)?;
+        let (_, column, t) = &self.columns[i];
+        let t = *t;
         // Numbers and booleans compare as values when the text is one.
         if let Pattern::Exact(value) = pattern {
             match t {
@@ -543,15 +576,14 @@ impl<'a> Query<'a> {
             }
         }
         if t == ColumnType::Dynamic {
-            return Ok(dynamic_string_test(&column, pattern, cased, |c, p| {
+            return Ok(dynamic_string_test(column, pattern, cased, |c, p| {
                 self.scalar_string_test(&format!("tostring({c})"), p, cased)
             }));
         }
-        let text = match t {
-            ColumnType::String => column,
-            _ => ["tostring(", &column, ")"].concat(),
-        };
-        Ok(self.scalar_string_test(&text, pattern, cased))
+        Ok(match t {
+            ColumnType::String => self.scalar_string_test(column, pattern, cased),
+            _ => self.scalar_string_test(&["tostring(", column, ")"].concat(), pattern, cased),
+        })
     }
 
     /// A string test on text (a string column or a converted value).

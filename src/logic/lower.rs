@@ -515,8 +515,16 @@ pub fn lower_item(rule: &Rule, item: &Item, lists: &Lists) -> Result<Expr, Lower
     let mut per_value = Vec::with_capacity(item.values.len());
     for value in &item.values {
         let mut lower_text = |typed: Typed<'_>, text: &str| -> Result<(), LowerError> {
-            let test = lower_value(rule, value.span, &mods, typed, text)?;
-            let expr = Expr::or(test.into_iter().map(|t| pred(field.clone(), t)).collect());
+            let mut tests = lower_value(rule, value.span, &mods, typed, text)?;
+            // Nearly every value stands for one test: no list to build
+            // for `or` to take apart again.
+            let expr = match (tests.pop(), tests.is_empty()) {
+                (Some(only), true) => pred(field.clone(), only),
+                (last, _) => {
+                    tests.extend(last);
+                    Expr::or(tests.into_iter().map(|t| pred(field.clone(), t)).collect())
+                }
+            };
             per_value.push(if keyword { keyword_expr(expr) } else { expr });
             Ok(())
         };
