@@ -51,20 +51,27 @@ fn within_subset_alphabet(text: &str) -> bool {
     let controls = text.bytes().fold(false, |bad, b| {
         bad | ((b < 0x20) & (b != b'\n')) | (b == 0x7f)
     });
-    !controls
-        && (text.is_ascii()
-            || !text.chars().any(|c| {
-                matches!(
-                    c,
-                    '\u{80}'
-                        ..='\u{9f}'
-                            | '\u{2028}'
-                            | '\u{2029}'
-                            | '\u{feff}'
-                            | '\u{fffe}'
-                            | '\u{ffff}'
-                )
-            }))
+    !controls && (text.is_ascii() || !has_special_character(text.as_bytes()))
+}
+
+/// Whether valid UTF-8 holds a C1 control (U+0080 to U+009F), a Unicode
+/// line or paragraph separator (U+2028, U+2029), a byte order mark
+/// (U+FEFF) or a noncharacter U+FFFE / U+FFFF. Found from the lead bytes
+/// of their encodings (`C2`, `E2`, `EF`), which a vectorised search skips
+/// to, instead of decoding every character of a file with accents or
+/// dashes in its descriptions; in valid UTF-8 those bytes only ever lead.
+fn has_special_character(bytes: &[u8]) -> bool {
+    memchr::memchr3_iter(0xC2, 0xE2, 0xEF, bytes).any(|at| {
+        let next = |n: usize| bytes.get(at + n).copied().unwrap_or(0);
+        match bytes[at] {
+            0xC2 => (0x80..=0x9F).contains(&next(1)),
+            0xE2 => next(1) == 0x80 && matches!(next(2), 0xA8 | 0xA9),
+            _ => matches!(
+                (next(1), next(2)),
+                (0xBB, 0xBF) | (0xBF, 0xBE) | (0xBF, 0xBF)
+            ),
+        }
+    })
 }
 
 /// The first token of a line: where it is and its indentation. End of input
@@ -854,6 +861,33 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use crate::source::yaml::{ReaderComparison, compare_readers};
+
+    #[test]
+    fn special_characters_found_by_lead_byte_are_exactly_the_listed_ones() {
+        // Every Unicode scalar value, alone and between other text, against
+        // the definition by character.
+        let special = |c: char| {
+            matches!(
+                c,
+                '\u{80}'
+                    ..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+            )
+        };
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let alone = c.to_string();
+            let between = format!("é{c}\u{2027}");
+            assert_eq!(
+                super::has_special_character(alone.as_bytes()),
+                special(c),
+                "{c:?}"
+            );
+            assert_eq!(
+                super::has_special_character(between.as_bytes()),
+                special(c),
+                "{c:?}"
+            );
+        }
+    }
 
     fn yaml_files(dir: &Path, found: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
