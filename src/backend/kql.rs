@@ -132,17 +132,16 @@ impl<'a> Query<'a> {
             Expr::Const(true) => Vec::new(),
             other => vec![other],
         };
-        let Expr::And(parts) = expr else {
-            self.prefilter = None;
-            self.condition = self.render(expr, 1)?;
-            return Ok(());
+        let rest = match expr {
+            Expr::And(parts) if !constant.is_empty() && parts.starts_with(&constant) => {
+                &parts[constant.len()..]
+            }
+            _ => {
+                self.prefilter = None;
+                self.condition = self.render(expr, 1)?;
+                return Ok(());
+            }
         };
-        if constant.is_empty() || !parts.starts_with(&constant) {
-            self.prefilter = None;
-            self.condition = self.render(expr, 1)?;
-            return Ok(());
-        }
-        let rest = &parts[constant.len()..];
         self.prefilter = Some(self.render(&Expr::and(constant), 1)?);
         // What `Expr::and` would make of the rest, rendered from the
         // borrowed parts instead of a copy of them: the parts of a built

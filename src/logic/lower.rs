@@ -518,12 +518,9 @@ pub fn lower_item(rule: &Rule, item: &Item, lists: &Lists) -> Result<Expr, Lower
             let mut tests = lower_value(rule, value.span, &mods, typed, text)?;
             // Nearly every value stands for one test: no list to build
             // for `or` to take apart again.
-            let expr = match (tests.pop(), tests.is_empty()) {
-                (Some(only), true) => pred(field.clone(), only),
-                (last, _) => {
-                    tests.extend(last);
-                    Expr::or(tests.into_iter().map(|t| pred(field.clone(), t)).collect())
-                }
+            let expr = match tests.len() {
+                1 => pred(field.clone(), tests.swap_remove(0)),
+                _ => Expr::or(tests.into_iter().map(|t| pred(field.clone(), t)).collect()),
             };
             per_value.push(if keyword { keyword_expr(expr) } else { expr });
             Ok(())
