@@ -116,15 +116,74 @@ pub fn display_path(path: &Path) -> String {
     let cwd = CWD.get_or_init(|| std::env::current_dir().ok());
     let rel = cwd
         .as_deref()
-        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .and_then(|cwd| below(path, cwd))
         .unwrap_or(path);
-    let shown = rel.to_string_lossy().replace('\\', "/");
+    let shown = rel.to_string_lossy();
+    if shown.contains('\\') {
+        let shown = shown.replace('\\', "/");
+        return shown.strip_prefix("./").unwrap_or(&shown).to_string();
+    }
     shown.strip_prefix("./").unwrap_or(&shown).to_string()
+}
+
+/// `path` relative to the folder `dir`, as [`Path::strip_prefix`] gives
+/// it. A walk's paths are `dir` joined with plain names, so their bytes
+/// usually start with `dir`'s and a separator, which is checked in one
+/// comparison; anything else (`.` or repeated separators in the rest, a
+/// `dir` that ends in a separator) takes the component-by-component way.
+fn below<'p>(path: &'p Path, dir: &Path) -> Option<&'p Path> {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let prefix = dir.as_os_str().as_encoded_bytes();
+    // A name that is neither empty nor starts with `.` after every separator.
+    let plain = |rest: &[u8]| {
+        !rest.is_empty()
+            && rest[0] != b'.'
+            && rest[0] != b'/'
+            && memchr::memchr_iter(b'/', rest)
+                .all(|at| !matches!(rest.get(at + 1), None | Some(b'/' | b'.')))
+    };
+    if let Some([b'/', rest @ ..]) = bytes.strip_prefix(prefix)
+        && !prefix.is_empty()
+        && !prefix.ends_with(b"/")
+        && plain(rest)
+        && let Ok(rest) = std::str::from_utf8(rest)
+    {
+        return Some(Path::new(rest));
+    }
+    path.strip_prefix(dir).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn below_agrees_with_strip_prefix() {
+        let dirs = ["/work/rules", "/work/rules/", "/", "", "rules", "/work"];
+        let paths = [
+            "/work/rules/a.yml",
+            "/work/rules/sub/a.yml",
+            "/work/rules//a.yml",
+            "/work/rules/./a.yml",
+            "/work/rules/sub/./a.yml",
+            "/work/rules/.hidden/a.yml",
+            "/work/rules/sub/",
+            "/work/rules",
+            "/work/rulesx/a.yml",
+            "/other/a.yml",
+            "rules/a.yml",
+            "./rules/a.yml",
+        ];
+        for dir in dirs {
+            for path in paths {
+                assert_eq!(
+                    below(Path::new(path), Path::new(dir)),
+                    Path::new(path).strip_prefix(dir).ok(),
+                    "{path} below {dir}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn line_col_counts_characters_not_bytes() {

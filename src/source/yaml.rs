@@ -718,7 +718,10 @@ impl Builder {
     }
 
     fn push(&mut self, node: Node) {
-        let mut errors = Vec::new();
+        // Errors go straight into `loaded.errors`, a field apart from the
+        // stack: a list per node, empty for all but a handful, cost more
+        // to make and merge than the rest of the push.
+        let errors = &mut self.loaded.errors;
         match self.stack.last_mut() {
             None => self.loaded.documents.push(node),
             Some(Frame::Seq { .. }) => self.items.push(node),
@@ -769,7 +772,6 @@ impl Builder {
                 }
             },
         }
-        self.loaded.errors.extend(errors);
     }
 
     /// Report the first use of a forbidden feature; count the rest, so an
