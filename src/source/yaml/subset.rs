@@ -23,6 +23,11 @@ use super::{Builder, Event, Loaded, Style};
 use crate::limits::MAX_YAML_DEPTH;
 use crate::source::Span;
 
+/// The most characters from the start of a block mapping key to its `:`
+/// (YAML 1.2, 7.4.2: an implicit key is restricted to 1024 Unicode
+/// characters), as saphyr counts them.
+const MAX_IMPLICIT_KEY_CHARS: usize = 1024;
+
 /// The tree of `text`, built from the events in saphyr's order and with
 /// its spans, or `None` when the text is outside the subset this reader
 /// handles. Each event goes to the builder as it is read, not into a list
@@ -360,6 +365,13 @@ impl<'a> Reader<'a> {
             },
         };
         let colon = self.skip_spaces(end);
+        // YAML limits an implicit key to 1024 characters up to its `:`;
+        // past that saphyr no longer reads a key there and reports an error.
+        if colon - at > MAX_IMPLICIT_KEY_CHARS
+            && self.text[at..colon].chars().count() > MAX_IMPLICIT_KEY_CHARS
+        {
+            return None;
+        }
         Some(LineStart::Key(Key {
             text,
             style,
