@@ -118,10 +118,9 @@ pub fn display_path(path: &Path) -> String {
         .as_deref()
         .and_then(|cwd| below(path, cwd))
         .unwrap_or(path);
-    let shown = rel.to_string_lossy();
+    let mut shown = rel.to_string_lossy();
     if shown.contains('\\') {
-        let shown = shown.replace('\\', "/");
-        return shown.strip_prefix("./").unwrap_or(&shown).to_string();
+        shown = std::borrow::Cow::Owned(shown.replace('\\', "/"));
     }
     shown.strip_prefix("./").unwrap_or(&shown).to_string()
 }
@@ -159,17 +158,17 @@ mod tests {
 
     #[test]
     fn below_agrees_with_strip_prefix() {
-        let dirs = ["/work/rules", "/work/rules/", "/", "", "rules", "/work"];
+        let dirs = ["/repo/rules", "/repo/rules/", "/", "", "rules", "/repo"];
         let paths = [
-            "/work/rules/a.yml",
-            "/work/rules/sub/a.yml",
-            "/work/rules//a.yml",
-            "/work/rules/./a.yml",
-            "/work/rules/sub/./a.yml",
-            "/work/rules/.hidden/a.yml",
-            "/work/rules/sub/",
-            "/work/rules",
-            "/work/rulesx/a.yml",
+            "/repo/rules/a.yml",
+            "/repo/rules/sub/a.yml",
+            "/repo/rules//a.yml",
+            "/repo/rules/./a.yml",
+            "/repo/rules/sub/./a.yml",
+            "/repo/rules/.hidden/a.yml",
+            "/repo/rules/sub/",
+            "/repo/rules",
+            "/repo/rulesx/a.yml",
             "/other/a.yml",
             "rules/a.yml",
             "./rules/a.yml",
