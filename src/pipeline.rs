@@ -9,6 +9,7 @@
 //! The shipped pipelines are embedded in the binary; a project's own
 //! `pipelines/` folder adds to or replaces them by name.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -427,6 +428,35 @@ impl Source {
         }
     }
 
+    /// The column [`Source::map`] (strict, as the compilers map) renames
+    /// `field` to, when renaming is all it does to the field's predicates;
+    /// `None` when it rewrites them (a `DOMAIN\user` split, a hash list)
+    /// or refuses the field. A compiler that gets a name for every field
+    /// of a rule can read the rule's own expression under these names
+    /// instead of a mapped copy of it.
+    pub fn renamed_field<'s>(&'s self, field: &'s str, native: bool) -> Option<Cow<'s, str>> {
+        if let Some(column) = self.columns.get(field) {
+            return Some(Cow::Borrowed(column));
+        }
+        if native || !self.columns.is_empty() {
+            return Some(Cow::Borrowed(field));
+        }
+        match self.fields.get(field)? {
+            FieldMap::Column(column) => Some(Cow::Borrowed(column)),
+            FieldMap::DomainUser { .. } | FieldMap::Hashes(_) => None,
+            // The computed field keeps the Sigma name as its column name
+            // (see `computed_column` for the exception).
+            FieldMap::RegistryPath { .. }
+            | FieldMap::RegistryDetails { .. }
+            | FieldMap::ValueMap { .. }
+            | FieldMap::JsonPath { .. } => Some(match self.computed().find(|(n, _)| *n == field) {
+                Some((n, c)) if Source::computed_suffix(n, &c).is_empty() => Cow::Borrowed(field),
+                Some((n, c)) => Cow::Owned(Source::computed_column(n, &c)),
+                None => Cow::Borrowed(field),
+            }),
+        }
+    }
+
     fn map_pred(
         &self,
         pipeline: &str,
@@ -451,35 +481,26 @@ impl Source {
                 test,
             })
         };
-        if let Some(column) = self.columns.get(field) {
-            return Ok(if strict {
-                rename(column)
-            } else {
-                Expr::Pred(pred.clone())
-            });
+        if strict && let Some(column) = self.renamed_field(field, native) {
+            return Ok(rename(&column));
         }
-        if native || !self.columns.is_empty() {
+        if self.columns.contains_key(field) || native || !self.columns.is_empty() {
             return Ok(Expr::Pred(pred.clone()));
         }
         match self.fields.get(field) {
             Some(FieldMap::Column(column)) => Ok(rename(column)),
             Some(FieldMap::DomainUser { domain, user }) => domain_user(pred.clone(), domain, user),
             Some(FieldMap::Hashes(columns)) => hashes(pred.clone(), columns),
-            // The computed field keeps the Sigma name as its column name
-            // (see `computed_column` for the exception).
             Some(
                 FieldMap::RegistryPath { .. }
                 | FieldMap::RegistryDetails { .. }
                 | FieldMap::ValueMap { .. }
                 | FieldMap::JsonPath { .. },
-            ) => {
-                let column = self
-                    .computed()
-                    .find(|(n, _)| *n == field)
-                    .map(|(n, c)| Source::computed_column(n, &c))
-                    .unwrap_or_else(|| field.to_string());
-                Ok(rename(&column))
-            }
+            ) => Ok(rename(
+                &self
+                    .renamed_field(field, native)
+                    .unwrap_or(Cow::Borrowed(field)),
+            )),
             None if self.unmapped.contains(field) => Err(MapError::Unmapped {
                 field: field.to_string(),
                 table: self.table.clone(),

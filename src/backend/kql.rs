@@ -44,7 +44,7 @@ pub fn compile(
     match &rule.body {
         Body::Detection(expr) => {
             let (source, mapped) = map_rule(rule, expr, pipeline)?;
-            let mut query = Query::new(rule, pipeline, source);
+            let mut query = Query::new(rule, pipeline, source, &mapped);
             query.detection(&mapped)?;
             Ok(query.finish())
         }
@@ -52,13 +52,25 @@ pub fn compile(
     }
 }
 
+/// A rule's expression in its source's columns.
+enum Mapped<'e> {
+    /// Every field of the rule's own expression is only renamed (nearly
+    /// every rule): the query reads that expression, each field under its
+    /// column's name ([`Source::renamed_field`]), instead of a mapped copy
+    /// of the whole tree.
+    Renamed { expr: &'e Expr, native: bool },
+    /// The pipeline rewrote some predicates: a mapped copy, the source's
+    /// own constant predicates included ([`Source::map`]).
+    Copied(Expr),
+}
+
 /// The source of a rule's log source and its expression in that source's
-/// columns (the source's own constant predicates included).
-fn map_rule<'p>(
+/// columns.
+fn map_rule<'p, 'e>(
     rule: &RuleLogic,
-    expr: &Expr,
+    expr: &'e Expr,
     pipeline: &'p Pipeline,
-) -> Result<(&'p Source, Expr), CompileError> {
+) -> Result<(&'p Source, Mapped<'e>), CompileError> {
     let source = pipeline
         .source_for_logic(&rule.logsource, expr)
         .map_err(|e| match e {
@@ -76,10 +88,23 @@ fn map_rule<'p>(
             ),
         ));
     }
+    let native = matches!(rule.taxonomy.as_deref(), Some(t) if t != "sigma");
+    // A constant expression is left to `Source::map`, whose `and` with the
+    // source's constant predicates folds it away.
+    let renamed_only = !matches!(expr, Expr::Const(_))
+        && expr.all_preds(&mut |pred| match &pred.field {
+            None => true,
+            // The other field of a `fieldref` is mapped by its own rules.
+            Some(_) if matches!(pred.test, Test::FieldRef { .. }) => false,
+            Some(field) => source.renamed_field(field, native).is_some(),
+        });
+    if renamed_only {
+        return Ok((source, Mapped::Renamed { expr, native }));
+    }
     let mapped = source
         .map(&pipeline.name, expr, rule.taxonomy.as_deref(), true)
         .map_err(|e| CompileError::new(rule, e.to_string()))?;
-    Ok((source, mapped))
+    Ok((source, Mapped::Copied(mapped)))
 }
 
 /// A query under construction.
@@ -104,10 +129,22 @@ struct Query<'a> {
     /// fields, each in several predicates, and each predicate asks more
     /// than once.
     columns: Vec<(String, String, ColumnType)>,
+    /// Set when the query reads the rule's own expression
+    /// ([`Mapped::Renamed`]): the rule's `taxonomy` is native.
+    renaming: Option<bool>,
+    /// In such a query, each field of the rule and where its column is in
+    /// `columns` (which is keyed by column name, as fields in a mapped copy
+    /// are named).
+    renamed: Vec<(String, usize)>,
 }
 
 impl<'a> Query<'a> {
-    fn new(rule: &'a RuleLogic, pipeline: &'a Pipeline, source: &'a Source) -> Query<'a> {
+    fn new(
+        rule: &'a RuleLogic,
+        pipeline: &'a Pipeline,
+        source: &'a Source,
+        mapped: &Mapped<'_>,
+    ) -> Query<'a> {
         Query {
             rule,
             pipeline,
@@ -120,29 +157,46 @@ impl<'a> Query<'a> {
             negated: 0,
             condition: String::new(),
             columns: Vec::new(),
+            renaming: match mapped {
+                Mapped::Renamed { native, .. } => Some(*native),
+                Mapped::Copied(_) => None,
+            },
+            renamed: Vec::new(),
         }
     }
 
     /// The rule's condition; the source's constant predicates (ActionType)
     /// go first, on their own line, so the table is narrowed before any
     /// costly stage.
-    fn detection(&mut self, expr: &Expr) -> Result<(), CompileError> {
+    fn detection(&mut self, mapped: &Mapped<'_>) -> Result<(), CompileError> {
         let constant = match self.source.where_expr() {
             Expr::And(parts) => parts,
             Expr::Const(true) => Vec::new(),
             other => vec![other],
         };
-        let rest = match expr {
-            Expr::And(parts) if !constant.is_empty() && parts.starts_with(&constant) => {
+        let rest = match mapped {
+            Mapped::Copied(Expr::And(parts))
+                if !constant.is_empty() && parts.starts_with(&constant) =>
+            {
                 &parts[constant.len()..]
             }
-            _ => {
+            // The parts a mapped copy would hold after the constant ones:
+            // the rule's expression is neither constant nor foldable.
+            Mapped::Renamed { expr, .. } if !constant.is_empty() => match expr {
+                Expr::And(parts) => parts.as_slice(),
+                one => std::slice::from_ref(*one),
+            },
+            Mapped::Copied(expr) | &Mapped::Renamed { expr, .. } => {
                 self.prefilter = None;
                 self.condition = self.render(expr, 1)?;
                 return Ok(());
             }
         };
-        self.prefilter = Some(self.render(&Expr::and(constant), 1)?);
+        // The constant predicates name columns already.
+        let renaming = self.renaming.take();
+        let prefilter = self.render(&Expr::and(constant), 1);
+        self.renaming = renaming;
+        self.prefilter = Some(prefilter?);
         // What `Expr::and` would make of the rest, rendered from the
         // borrowed parts instead of a copy of them: the parts of a built
         // `and` hold no constant and no nested `and` for it to fold.
@@ -284,8 +338,8 @@ impl<'a> Query<'a> {
         items: &[Expr],
         depth: usize,
     ) -> Result<Vec<String>, CompileError> {
-        // (column, cased) -> values, in first-seen order.
-        let mut lists: Vec<((&str, bool), Vec<&str>)> = Vec::new();
+        // (column index, cased) -> values, in first-seen order.
+        let mut lists: Vec<((usize, bool), Vec<&str>)> = Vec::new();
         let mut order: Vec<Result<usize, &Expr>> = Vec::new();
         for item in items {
             if let Expr::Pred(Pred {
@@ -297,9 +351,10 @@ impl<'a> Query<'a> {
                     },
             }) = item
                 && !value.is_empty()
-                && self.column_type(field)? == ColumnType::String
+                && let column = self.column_index(field)?
+                && self.columns[column].2 == ColumnType::String
             {
-                let key = (field.as_str(), *cased);
+                let key = (column, *cased);
                 match lists.iter().position(|(k, _)| *k == key) {
                     Some(i) => lists[i].1.push(value),
                     None => {
@@ -315,8 +370,8 @@ impl<'a> Query<'a> {
         for entry in order {
             match entry {
                 Ok(i) => {
-                    let ((field, cased), values) = &lists[i];
-                    let column = self.column(field)?.0;
+                    let ((column, cased), values) = &lists[i];
+                    let column = &self.columns[*column].1;
                     parts.push(match (values.as_slice(), cased) {
                         ([one], false) => format!("{column} =~ {}", literal(one)),
                         ([one], true) => format!("{column} == {}", literal(one)),
@@ -354,6 +409,24 @@ impl<'a> Query<'a> {
 
     /// Where `field` is in [`Query::columns`], worked out the first time.
     fn column_index(&mut self, field: &str) -> Result<usize, CompileError> {
+        let Some(native) = self.renaming else {
+            return self.mapped_column_index(field);
+        };
+        if let Some(&(_, i)) = self.renamed.iter().find(|(f, _)| f == field) {
+            return Ok(i);
+        }
+        let source = self.source;
+        let Some(column) = source.renamed_field(field, native) else {
+            // `map_rule` renames only rules whose every field has a name.
+            return Err(self.error(format!("field `{field}` has no single column")));
+        };
+        let i = self.mapped_column_index(&column)?;
+        self.renamed.push((field.to_string(), i));
+        Ok(i)
+    }
+
+    /// [`Query::column_index`] of a field named as in a mapped copy.
+    fn mapped_column_index(&mut self, field: &str) -> Result<usize, CompileError> {
         if let Some(i) = self.columns.iter().position(|(f, ..)| f == field) {
             return Ok(i);
         }
@@ -820,7 +893,7 @@ fn branch(
         }
     };
     let (source, mapped) = map_rule(base, expr, pipeline)?;
-    let mut query = Query::new(base, pipeline, source);
+    let mut query = Query::new(base, pipeline, source, &mapped);
     query.detection(&mapped)?;
     // Group-by fields and the aggregated field, in this rule's columns.
     let mut projections = vec![rule_column];

@@ -225,6 +225,16 @@ impl Expr {
         count
     }
 
+    /// Whether `f` holds for every predicate; stops at the first that fails.
+    pub fn all_preds(&self, f: &mut dyn FnMut(&Pred) -> bool) -> bool {
+        match self {
+            Expr::And(items) | Expr::Or(items) => items.iter().all(|e| e.all_preds(f)),
+            Expr::Not(inner) => inner.all_preds(f),
+            Expr::Pred(p) => f(p),
+            Expr::Const(_) => true,
+        }
+    }
+
     fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Pred)) {
         match self {
             Expr::And(items) | Expr::Or(items) => items.iter().for_each(|e| e.visit(f)),
