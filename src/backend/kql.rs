@@ -98,13 +98,25 @@ fn map_rule<'p, 'e>(
             Some(_) if matches!(pred.test, Test::FieldRef { .. }) => false,
             Some(field) => source.renamed_field(field, native).is_some(),
         });
-    if renamed_only {
+    if renamed_only && !copy_always() {
         return Ok((source, Mapped::Renamed { expr, native }));
     }
     let mapped = source
         .map(&pipeline.name, expr, rule.taxonomy.as_deref(), true)
         .map_err(|e| CompileError::new(rule, e.to_string()))?;
     Ok((source, Mapped::Copied(mapped)))
+}
+
+/// Whether to compile every rule from a mapped copy: only a test sets it,
+/// to hold the renaming path to the queries of the copy.
+#[cfg(test)]
+fn copy_always() -> bool {
+    tests::COPY_ALWAYS.get()
+}
+
+#[cfg(not(test))]
+const fn copy_always() -> bool {
+    false
 }
 
 /// A query under construction.
@@ -1254,6 +1266,46 @@ fn regex_escape(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::logic::CmpOp;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Set by a test to compile every rule from a mapped copy.
+        pub(super) static COPY_ALWAYS: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Reading a rule's own logic under renamed fields gives the query
+    /// that a mapped copy of the logic gives, for every corpus and
+    /// shipped rule, correlations included, under every shipped pipeline.
+    #[test]
+    fn renamed_rules_compile_as_their_mapped_copies() {
+        let paths = ["tests/corpus/sigmahq".into(), "detections".into()];
+        let files = crate::load::discover(&paths).expect("the corpus and detections are readable");
+        let loaded = crate::load::load_files(&files);
+        let lists = crate::logic::Lists::load(std::path::Path::new("lists")).expect("lists load");
+        let (rules, _) = crate::logic::lower_rules(&loaded.rules, &lists);
+        let pipelines = crate::pipeline::Pipelines::load(None).expect("pipelines load");
+        let mut renamed = 0;
+        for pipeline in ["defender_xdr", "sentinel", "healthcare"] {
+            let pipeline = pipelines.get(pipeline).expect("shipped pipeline");
+            for index in 0..rules.len() {
+                if let Body::Detection(expr) = &rules[index].body
+                    && let Ok((_, Mapped::Renamed { .. })) = map_rule(&rules[index], expr, pipeline)
+                {
+                    renamed += 1;
+                }
+                let from_own = compile(&rules, index, pipeline).map_err(|e| e.to_string());
+                COPY_ALWAYS.set(true);
+                let from_copy = compile(&rules, index, pipeline).map_err(|e| e.to_string());
+                COPY_ALWAYS.set(false);
+                assert_eq!(
+                    from_own, from_copy,
+                    "{} ({})",
+                    rules[index].path, pipeline.name
+                );
+            }
+        }
+        assert!(renamed > 500, "only {renamed} rules took the renaming path");
+    }
 
     #[test]
     fn literals_cannot_break_out() {

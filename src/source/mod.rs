@@ -119,7 +119,7 @@ pub fn display_path(path: &Path) -> String {
         .and_then(|cwd| below(path, cwd))
         .unwrap_or(path);
     let mut shown = rel.to_string_lossy();
-    if shown.contains('\\') {
+    if memchr::memchr(b'\\', shown.as_bytes()).is_some() {
         shown = std::borrow::Cow::Owned(shown.replace('\\', "/"));
     }
     shown.strip_prefix("./").unwrap_or(&shown).to_string()
