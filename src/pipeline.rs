@@ -12,6 +12,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::OnceLock;
 
 use thiserror::Error;
 
@@ -327,7 +328,7 @@ pub struct Pipeline {
     pub sources: Vec<Source>,
 }
 
-#[derive(Debug, Error)]
+#[derive(Clone, Debug, Error)]
 pub enum PipelineError {
     #[error("pipeline {name}: {message}")]
     Invalid { name: String, message: String },
@@ -870,30 +871,46 @@ impl Pipeline {
 /// Every pipeline available: embedded ones, then the project's.
 #[derive(Clone, Debug, Default)]
 pub struct Pipelines {
+    /// Every pipeline, resolved when loaded, when the project has pipelines
+    /// of its own: they may override or include shipped ones, and a
+    /// mistake in any of them is reported at once.
     pipelines: BTreeMap<String, Pipeline>,
+    /// Otherwise the shipped pipelines, by name, each parsed and resolved
+    /// when first asked for: a run uses one or two of them.
+    shipped: BTreeMap<&'static str, OnceLock<Result<Pipeline, PipelineError>>>,
 }
 
 impl Pipelines {
     pub fn load(project_dir: Option<&Path>) -> Result<Pipelines, PipelineError> {
+        let project_files = project_dir
+            .map(crate::load::yaml_files_in)
+            .unwrap_or_default();
+        if project_files.is_empty() {
+            return Ok(Pipelines {
+                pipelines: BTreeMap::new(),
+                shipped: embedded::FILES
+                    .iter()
+                    .map(|&(path, _)| (shipped_name(path), OnceLock::new()))
+                    .collect(),
+            });
+        }
         let mut raw: BTreeMap<String, (RawPipeline, Vec<String>)> = BTreeMap::new();
         for (path, text) in embedded::FILES {
             let (p, includes) = parse(path, text)?;
             raw.insert(p.name.clone(), (p, includes));
         }
-        if let Some(dir) = project_dir {
-            for path in crate::load::yaml_files_in(dir) {
-                let text = crate::limits::read_bounded_string(
-                    &path,
-                    crate::limits::MAX_CONFIG_FILE_BYTES,
-                    "pipeline files",
-                )
-                .map_err(|e| PipelineError::Invalid {
-                    name: crate::source::display_path(&path),
-                    message: e.to_string(),
-                })?;
-                let (p, includes) = parse(&path.display().to_string(), &text)?;
-                raw.insert(p.name.clone(), (p, includes));
-            }
+        for path in project_files {
+            let text = crate::limits::read_bounded_string(
+                &path,
+                crate::limits::MAX_CONFIG_FILE_BYTES,
+                "pipeline files",
+            )
+            .map_err(|e| PipelineError::Invalid {
+                name: crate::source::display_path(&path),
+                message: e.to_string(),
+            })?;
+            let (p, includes) = parse(&path.display().to_string(), &text)?;
+            raw.insert(p.name.clone(), (p, includes));
         }
         let mut pipelines = BTreeMap::new();
         for name in raw.keys() {
@@ -901,14 +918,56 @@ impl Pipelines {
             let resolved = resolve(name, &raw, &mut seen)?;
             pipelines.insert(name.clone(), resolved);
         }
-        Ok(Pipelines { pipelines })
+        Ok(Pipelines {
+            pipelines,
+            shipped: BTreeMap::new(),
+        })
     }
 
     pub fn get(&self, name: &str) -> Result<&Pipeline, PipelineError> {
-        self.pipelines
+        if let Some(pipeline) = self.pipelines.get(name) {
+            return Ok(pipeline);
+        }
+        let cell = self
+            .shipped
             .get(name)
-            .ok_or_else(|| PipelineError::Unknown(name.to_string()))
+            .ok_or_else(|| PipelineError::Unknown(name.to_string()))?;
+        cell.get_or_init(|| resolve_shipped(name))
+            .as_ref()
+            .map_err(Clone::clone)
     }
+}
+
+/// A shipped pipeline's name: its file's name without the extension (a
+/// unit test holds every shipped file to the `name:` inside it).
+fn shipped_name(path: &'static str) -> &'static str {
+    path.strip_suffix(".yml")
+        .or_else(|| path.strip_suffix(".yaml"))
+        .unwrap_or(path)
+}
+
+/// Shipped pipeline `name`, parsed with the shipped pipelines it includes
+/// and resolved.
+fn resolve_shipped(name: &str) -> Result<Pipeline, PipelineError> {
+    let mut raw: BTreeMap<String, (RawPipeline, Vec<String>)> = BTreeMap::new();
+    let mut wanted = vec![name.to_string()];
+    while let Some(next) = wanted.pop() {
+        if raw.contains_key(&next) {
+            continue;
+        }
+        // An include that names no shipped pipeline is left for `resolve`
+        // to report.
+        let Some(&(path, text)) = embedded::FILES
+            .iter()
+            .find(|&&(path, _)| shipped_name(path) == next)
+        else {
+            continue;
+        };
+        let (p, includes) = parse(path, text)?;
+        wanted.extend(includes.iter().cloned());
+        raw.insert(next, (p, includes));
+    }
+    resolve(name, &raw, &mut BTreeSet::new())
 }
 
 struct RawPipeline {
@@ -1130,8 +1189,31 @@ fn list_ids<'a>(ids: impl Iterator<Item = &'a String>) -> String {
 mod tests {
     use super::*;
 
-    /// Every run parses every shipped pipeline; the fast YAML reader takes
-    /// a tenth of saphyr's time, so they stay in the YAML it reads.
+    /// A shipped pipeline asked for by name is the pipeline that resolving
+    /// every shipped pipeline at once gives under that name, and each file
+    /// is named for the pipeline inside it.
+    #[test]
+    fn shipped_pipelines_resolve_alone_as_together() {
+        let mut raw = BTreeMap::new();
+        for (path, text) in embedded::FILES {
+            let (p, includes) = parse(path, text).expect("shipped pipelines parse");
+            assert_eq!(p.name, shipped_name(path), "{path}");
+            raw.insert(p.name.clone(), (p, includes));
+        }
+        let lazy = Pipelines::load(None).expect("shipped pipelines load");
+        for name in raw.keys() {
+            let together = resolve(name, &raw, &mut BTreeSet::new()).expect("resolves");
+            let alone = lazy.get(name).expect("resolves alone");
+            assert_eq!(format!("{alone:?}"), format!("{together:?}"), "{name}");
+        }
+        assert!(matches!(
+            lazy.get("no_such"),
+            Err(PipelineError::Unknown(_))
+        ));
+    }
+
+    /// Every run parses the shipped pipelines it uses; the fast YAML reader
+    /// takes a tenth of saphyr's time, so they stay in the YAML it reads.
     #[test]
     fn shipped_pipelines_are_read_by_the_fast_yaml_reader() {
         for (path, text) in embedded::FILES {

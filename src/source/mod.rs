@@ -118,7 +118,12 @@ pub fn display_path(path: &Path) -> String {
         .as_deref()
         .and_then(|cwd| below(path, cwd))
         .unwrap_or(path);
-    let mut shown = rel.to_string_lossy();
+    // A path is valid UTF-8 as a rule, and checking that is quicker than
+    // the lossy conversion's own scan.
+    let mut shown = match rel.to_str() {
+        Some(text) => std::borrow::Cow::Borrowed(text),
+        None => rel.to_string_lossy(),
+    };
     if memchr::memchr(b'\\', shown.as_bytes()).is_some() {
         shown = std::borrow::Cow::Owned(shown.replace('\\', "/"));
     }
