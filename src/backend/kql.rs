@@ -18,6 +18,7 @@
 //! What a target cannot express is an error naming the construct, never a
 //! silently dropped condition.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::CompileError;
@@ -44,8 +45,8 @@ pub fn compile(
     match &rule.body {
         Body::Detection(expr) => {
             let (source, mapped) = map_rule(rule, expr, pipeline)?;
-            let mut query = Query::new(rule, pipeline, source, &mapped);
-            query.detection(&mapped)?;
+            let mut query = Query::new(rule, pipeline, source);
+            query.detection(mapped)?;
             Ok(query.finish())
         }
         Body::Correlation(correlation) => correlation_query(rules, index, correlation, pipeline),
@@ -53,24 +54,35 @@ pub fn compile(
 }
 
 /// A rule's expression in its source's columns.
-enum Mapped<'e> {
+enum Mapped<'a> {
     /// Every field of the rule's own expression is only renamed (nearly
     /// every rule): the query reads that expression, each field under its
     /// column's name ([`Source::renamed_field`]), instead of a mapped copy
     /// of the whole tree.
-    Renamed { expr: &'e Expr, native: bool },
+    Renamed {
+        expr: &'a Expr,
+        renames: Vec<Rename<'a>>,
+    },
     /// The pipeline rewrote some predicates: a mapped copy, the source's
     /// own constant predicates included ([`Source::map`]).
     Copied(Expr),
 }
 
+/// A field of a rule, the name of its column (as a mapped copy names it)
+/// and, once worked out, where that column is in [`Query::columns`].
+struct Rename<'a> {
+    field: &'a str,
+    column: Cow<'a, str>,
+    index: Option<usize>,
+}
+
 /// The source of a rule's log source and its expression in that source's
 /// columns.
-fn map_rule<'p, 'e>(
+fn map_rule<'a>(
     rule: &RuleLogic,
-    expr: &'e Expr,
-    pipeline: &'p Pipeline,
-) -> Result<(&'p Source, Mapped<'e>), CompileError> {
+    expr: &'a Expr,
+    pipeline: &'a Pipeline,
+) -> Result<(&'a Source, Mapped<'a>), CompileError> {
     let source = pipeline
         .source_for_logic(&rule.logsource, expr)
         .map_err(|e| match e {
@@ -91,15 +103,29 @@ fn map_rule<'p, 'e>(
     let native = matches!(rule.taxonomy.as_deref(), Some(t) if t != "sigma");
     // A constant expression is left to `Source::map`, whose `and` with the
     // source's constant predicates folds it away.
+    // Each field is looked up once: a rule names a few fields, in many
+    // predicates.
+    let mut renames: Vec<Rename<'a>> = Vec::new();
     let renamed_only = !matches!(expr, Expr::Const(_))
-        && expr.all_preds(&mut |pred| match &pred.field {
+        && expr.all_preds(&mut |pred| match pred.field.as_deref() {
             None => true,
             // The other field of a `fieldref` is mapped by its own rules.
             Some(_) if matches!(pred.test, Test::FieldRef { .. }) => false,
-            Some(field) => source.renamed_field(field, native).is_some(),
+            Some(field) if renames.iter().any(|r| r.field == field) => true,
+            Some(field) => match source.renamed_field(field, native) {
+                Some(column) => {
+                    renames.push(Rename {
+                        field,
+                        column,
+                        index: None,
+                    });
+                    true
+                }
+                None => false,
+            },
         });
     if renamed_only && !copy_always() {
-        return Ok((source, Mapped::Renamed { expr, native }));
+        return Ok((source, Mapped::Renamed { expr, renames }));
     }
     let mapped = source
         .map(&pipeline.name, expr, rule.taxonomy.as_deref(), true)
@@ -141,22 +167,14 @@ struct Query<'a> {
     /// fields, each in several predicates, and each predicate asks more
     /// than once.
     columns: Vec<(String, String, ColumnType)>,
-    /// Set when the query reads the rule's own expression
-    /// ([`Mapped::Renamed`]): the rule's `taxonomy` is native.
-    renaming: Option<bool>,
-    /// In such a query, each field of the rule and where its column is in
-    /// `columns` (which is keyed by column name, as fields in a mapped copy
-    /// are named).
-    renamed: Vec<(String, usize)>,
+    /// Set while the query reads the rule's own expression
+    /// ([`Mapped::Renamed`]): each field's column (`columns` is keyed by
+    /// column name, as a mapped copy names fields).
+    renames: Option<Vec<Rename<'a>>>,
 }
 
 impl<'a> Query<'a> {
-    fn new(
-        rule: &'a RuleLogic,
-        pipeline: &'a Pipeline,
-        source: &'a Source,
-        mapped: &Mapped<'_>,
-    ) -> Query<'a> {
+    fn new(rule: &'a RuleLogic, pipeline: &'a Pipeline, source: &'a Source) -> Query<'a> {
         Query {
             rule,
             pipeline,
@@ -169,45 +187,49 @@ impl<'a> Query<'a> {
             negated: 0,
             condition: String::new(),
             columns: Vec::new(),
-            renaming: match mapped {
-                Mapped::Renamed { native, .. } => Some(*native),
-                Mapped::Copied(_) => None,
-            },
-            renamed: Vec::new(),
+            renames: None,
         }
     }
 
     /// The rule's condition; the source's constant predicates (ActionType)
     /// go first, on their own line, so the table is narrowed before any
     /// costly stage.
-    fn detection(&mut self, mapped: &Mapped<'_>) -> Result<(), CompileError> {
+    fn detection(&mut self, mapped: Mapped<'a>) -> Result<(), CompileError> {
         let constant = match self.source.where_expr() {
             Expr::And(parts) => parts,
             Expr::Const(true) => Vec::new(),
             other => vec![other],
         };
-        let rest = match mapped {
-            Mapped::Copied(Expr::And(parts))
-                if !constant.is_empty() && parts.starts_with(&constant) =>
-            {
+        let copy;
+        let expr = match mapped {
+            Mapped::Renamed { expr, renames } => {
+                self.renames = Some(renames);
+                expr
+            }
+            Mapped::Copied(expr) => {
+                copy = expr;
+                &copy
+            }
+        };
+        let rest = match expr {
+            // The parts a mapped copy holds after the constant ones. The
+            // rule's own expression is neither constant nor foldable: its
+            // parts are those.
+            Expr::And(parts) if self.renames.is_some() && !constant.is_empty() => parts.as_slice(),
+            Expr::And(parts) if !constant.is_empty() && parts.starts_with(&constant) => {
                 &parts[constant.len()..]
             }
-            // The parts a mapped copy would hold after the constant ones:
-            // the rule's expression is neither constant nor foldable.
-            Mapped::Renamed { expr, .. } if !constant.is_empty() => match expr {
-                Expr::And(parts) => parts.as_slice(),
-                one => std::slice::from_ref(*one),
-            },
-            Mapped::Copied(expr) | &Mapped::Renamed { expr, .. } => {
+            one if self.renames.is_some() && !constant.is_empty() => std::slice::from_ref(one),
+            _ => {
                 self.prefilter = None;
                 self.condition = self.render(expr, 1)?;
                 return Ok(());
             }
         };
         // The constant predicates name columns already.
-        let renaming = self.renaming.take();
+        let renames = self.renames.take();
         let prefilter = self.render(&Expr::and(constant), 1);
-        self.renaming = renaming;
+        self.renames = renames;
         self.prefilter = Some(prefilter?);
         // What `Expr::and` would make of the rest, rendered from the
         // borrowed parts instead of a copy of them: the parts of a built
@@ -421,19 +443,21 @@ impl<'a> Query<'a> {
 
     /// Where `field` is in [`Query::columns`], worked out the first time.
     fn column_index(&mut self, field: &str) -> Result<usize, CompileError> {
-        let Some(native) = self.renaming else {
+        let Some(renames) = &self.renames else {
             return self.mapped_column_index(field);
         };
-        if let Some(&(_, i)) = self.renamed.iter().find(|(f, _)| f == field) {
-            return Ok(i);
-        }
-        let source = self.source;
-        let Some(column) = source.renamed_field(field, native) else {
-            // `map_rule` renames only rules whose every field has a name.
+        // `map_rule` renames only rules whose every field has a column.
+        let Some(k) = renames.iter().position(|r| r.field == field) else {
             return Err(self.error(format!("field `{field}` has no single column")));
         };
+        if let Some(i) = renames[k].index {
+            return Ok(i);
+        }
+        let column = renames[k].column.clone();
         let i = self.mapped_column_index(&column)?;
-        self.renamed.push((field.to_string(), i));
+        if let Some(renames) = &mut self.renames {
+            renames[k].index = Some(i);
+        }
         Ok(i)
     }
 
@@ -905,9 +929,11 @@ fn branch(
         }
     };
     let (source, mapped) = map_rule(base, expr, pipeline)?;
-    let mut query = Query::new(base, pipeline, source, &mapped);
-    query.detection(&mapped)?;
-    // Group-by fields and the aggregated field, in this rule's columns.
+    let mut query = Query::new(base, pipeline, source);
+    query.detection(mapped)?;
+    // Group-by fields and the aggregated field, in this rule's columns:
+    // named as columns already, not as the rule's fields.
+    query.renames = None;
     let mut projections = vec![rule_column];
     projections.push(format!("_time = {}", name(&source.timestamp)));
     for group in &correlation.group_by {

@@ -226,7 +226,7 @@ impl Expr {
     }
 
     /// Whether `f` holds for every predicate; stops at the first that fails.
-    pub fn all_preds(&self, f: &mut dyn FnMut(&Pred) -> bool) -> bool {
+    pub fn all_preds<'a>(&'a self, f: &mut dyn FnMut(&'a Pred) -> bool) -> bool {
         match self {
             Expr::And(items) | Expr::Or(items) => items.iter().all(|e| e.all_preds(f)),
             Expr::Not(inner) => inner.all_preds(f),
