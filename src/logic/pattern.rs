@@ -34,7 +34,12 @@ impl Pattern {
     /// Parse Sigma wildcard syntax.
     pub fn parse(value: &str) -> Pattern {
         // Most values hold no wildcard and no escape: they are themselves.
-        if memchr::memchr3(b'\\', b'*', b'?', value.as_bytes()).is_none() {
+        // Without `*` and `?` the only escape left is `\\`; every other
+        // backslash (all of a Windows path's) is itself.
+        let bytes = value.as_bytes();
+        if memchr::memchr2(b'*', b'?', bytes).is_none()
+            && memchr::memmem::find(bytes, b"\\\\").is_none()
+        {
             return Pattern::Exact(value.to_string());
         }
         Pattern::from_pieces(parse_pieces(value))
@@ -500,6 +505,29 @@ mod tests {
         // escape the wildcard.
         assert_eq!(Pattern::StartsWith("dir\\".into()).to_string(), "dir\\\\*");
         assert_eq!(Pattern::EndsWith("\\x".into()).to_string(), "*\\x");
+    }
+
+    /// The shortcut for values that need no parsing gives what parsing
+    /// gives, for every value of up to six characters from the ones that
+    /// matter.
+    #[test]
+    fn unparsed_values_are_their_pieces() {
+        let mut values = vec![String::new()];
+        for _ in 0..6 {
+            let longer: Vec<String> = values
+                .iter()
+                .flat_map(|v| ["a", "\\", "*", "?"].map(|c| format!("{v}{c}")))
+                .collect();
+            values.extend(longer);
+            values.dedup();
+        }
+        for value in values {
+            assert_eq!(
+                Pattern::parse(&value),
+                Pattern::from_pieces(parse_pieces(&value)),
+                "{value:?}"
+            );
+        }
     }
 
     proptest::proptest! {
