@@ -174,9 +174,7 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
         lossy: args.lossy,
         resolve_placeholders: args.resolve_placeholders,
     };
-    for problem in &lowered.problems {
-        out.error(problem);
-    }
+    out.errors(lowered.problems.iter().map(String::as_str));
     if let Some(dir) = &args.out {
         crate::write::sweep_stale_temporaries(dir);
     }
@@ -258,15 +256,13 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
         };
     }
     let failed = (total - compiled) + lowered.problems.len();
-    {
-        let mut stderr = std::io::stderr().lock();
-        for warning in &warnings {
-            let _ = writeln!(stderr, "warning: {warning}");
-        }
-    }
-    for error in &errors {
-        out.error(error);
-    }
+    // Each stream written at once (stderr is unbuffered).
+    let warnings: String = warnings
+        .iter()
+        .map(|warning| format!("warning: {warning}\n"))
+        .collect();
+    let _ = std::io::stderr().lock().write_all(warnings.as_bytes());
+    out.errors(errors.iter().map(String::as_str));
     out.end_stream(written.and_then(|()| sink.flush()))?;
     out.note(&format!(
         "compiled {compiled} of {total} rules for {target} ({}), {failed} failed{}",

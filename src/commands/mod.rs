@@ -67,13 +67,27 @@ impl Output {
     /// A progress or summary line on stderr (not for `--quiet`).
     pub fn note(&self, message: &str) {
         if !self.quiet {
-            let _ = writeln!(std::io::stderr().lock(), "{message}");
+            let _ = std::io::stderr()
+                .lock()
+                .write_all([message, "\n"].concat().as_bytes());
         }
     }
 
     /// A usage or I/O error on stderr.
     pub fn error(&self, message: &str) {
-        let _ = writeln!(std::io::stderr().lock(), "error: {message}");
+        self.errors([message]);
+    }
+
+    /// Errors on stderr, written at once: stderr is unbuffered, and a
+    /// formatted line would go out piece by piece, a system call each.
+    pub fn errors<'m>(&self, messages: impl IntoIterator<Item = &'m str>) {
+        let mut text = String::new();
+        for message in messages {
+            text.push_str("error: ");
+            text.push_str(message);
+            text.push('\n');
+        }
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
 }
 
