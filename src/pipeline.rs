@@ -325,7 +325,16 @@ pub struct Pipeline {
     pub name: String,
     pub title: String,
     pub timestamp: String,
+    /// Indexed by [`Pipeline::new`], the one way to build a pipeline.
     pub sources: Vec<Source>,
+    /// The sources that can read a rule, by the rule's category: those of
+    /// that category and those of none, in pipeline order. Every rule of a
+    /// compile looks its source up; this spares it the sources of every
+    /// other category. See [`Pipeline::candidates`].
+    by_category: BTreeMap<String, Vec<usize>>,
+    /// The sources of no category: all that can read a rule of a category
+    /// no source names, or of none.
+    of_no_category: Vec<usize>,
 }
 
 #[derive(Clone, Debug, Error)]
@@ -758,11 +767,20 @@ impl Pipeline {
     /// The most specific sources for a log source (several only when the
     /// log source is split by event id).
     fn candidates(&self, ls: &LogSource) -> Vec<&Source> {
-        // One pass: every rule of a compile looks its source up among
-        // them all.
+        // A source of one category covers only rules of that category.
+        let readers = ls
+            .category
+            .as_deref()
+            .and_then(|category| self.by_category.get(category))
+            .unwrap_or(&self.of_no_category);
+        // One pass over them.
         let mut best = 0;
         let mut found = Vec::new();
-        for source in self.sources.iter().filter(|s| s.logsource.covers(ls)) {
+        for source in readers
+            .iter()
+            .map(|&i| &self.sources[i])
+            .filter(|s| s.logsource.covers(ls))
+        {
             let specificity = source.logsource.specificity();
             if found.is_empty() || specificity > best {
                 found.clear();
@@ -997,12 +1015,39 @@ fn resolve(
         sources.extend(included.sources);
     }
     seen.remove(name);
-    Ok(Pipeline {
-        name: p.name.clone(),
-        title: p.title.clone(),
-        timestamp: p.timestamp.clone(),
+    Ok(Pipeline::new(
+        p.name.clone(),
+        p.title.clone(),
+        p.timestamp.clone(),
         sources,
-    })
+    ))
+}
+
+impl Pipeline {
+    /// A pipeline of these sources, indexed by category.
+    fn new(name: String, title: String, timestamp: String, sources: Vec<Source>) -> Pipeline {
+        let of_no_category: Vec<usize> = (0..sources.len())
+            .filter(|&i| sources[i].logsource.category.is_none())
+            .collect();
+        let mut by_category: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, source) in sources.iter().enumerate() {
+            if let Some(category) = &source.logsource.category {
+                by_category.entry(category.clone()).or_default().push(i);
+            }
+        }
+        for readers in by_category.values_mut() {
+            readers.extend(&of_no_category);
+            readers.sort_unstable();
+        }
+        Pipeline {
+            name,
+            title,
+            timestamp,
+            sources,
+            by_category,
+            of_no_category,
+        }
+    }
 }
 
 /// A YAML mapping of strings (`{domain: AccountDomain, user: AccountName}`).
