@@ -70,6 +70,29 @@ pub enum FieldMap {
     },
 }
 
+impl FieldMap {
+    /// The computation, for a field computed from columns.
+    fn computed(&self) -> Option<Computed<'_>> {
+        Some(match self {
+            FieldMap::RegistryPath { key, value } => Computed::RegistryPath { key, value },
+            FieldMap::RegistryDetails { kind, data } => Computed::RegistryDetails { kind, data },
+            FieldMap::ValueMap { column, values } => Computed::ValueMap { column, values },
+            FieldMap::JsonPath {
+                column,
+                path,
+                strip_prefix,
+            } => Computed::JsonPath {
+                column,
+                path,
+                strip_prefix,
+            },
+            FieldMap::Column(_) | FieldMap::DomainUser { .. } | FieldMap::Hashes(_) => {
+                return None;
+            }
+        })
+    }
+}
+
 /// A field the target has no column for, computed from two columns that
 /// it has; the evaluator adds it to target-shaped events and the KQL
 /// backend adds it with `extend`, from the same definition.
@@ -272,30 +295,9 @@ impl Source {
     /// Fields computed from columns: the KQL backend adds them with
     /// `extend`, replay adds them to events.
     pub fn computed(&self) -> impl Iterator<Item = (&str, Computed<'_>)> {
-        self.fields.iter().filter_map(|(name, map)| match map {
-            FieldMap::RegistryPath { key, value } => {
-                Some((name.as_str(), Computed::RegistryPath { key, value }))
-            }
-            FieldMap::RegistryDetails { kind, data } => {
-                Some((name.as_str(), Computed::RegistryDetails { kind, data }))
-            }
-            FieldMap::ValueMap { column, values } => {
-                Some((name.as_str(), Computed::ValueMap { column, values }))
-            }
-            FieldMap::JsonPath {
-                column,
-                path,
-                strip_prefix,
-            } => Some((
-                name.as_str(),
-                Computed::JsonPath {
-                    column,
-                    path,
-                    strip_prefix,
-                },
-            )),
-            _ => None,
-        })
+        self.fields
+            .iter()
+            .filter_map(|(name, map)| Some((name.as_str(), map.computed()?)))
     }
 
     /// The column a computed field is held in: its own name, unless the
@@ -456,13 +458,11 @@ impl Source {
             FieldMap::DomainUser { .. } | FieldMap::Hashes(_) => None,
             // The computed field keeps the Sigma name as its column name
             // (see `computed_column` for the exception).
-            FieldMap::RegistryPath { .. }
-            | FieldMap::RegistryDetails { .. }
-            | FieldMap::ValueMap { .. }
-            | FieldMap::JsonPath { .. } => Some(match self.computed().find(|(n, _)| *n == field) {
-                Some((n, c)) if Source::computed_suffix(n, &c).is_empty() => Cow::Borrowed(field),
-                Some((n, c)) => Cow::Owned(Source::computed_column(n, &c)),
-                None => Cow::Borrowed(field),
+            map => Some(match map.computed() {
+                Some(c) if !Source::computed_suffix(field, &c).is_empty() => {
+                    Cow::Owned(Source::computed_column(field, &c))
+                }
+                _ => Cow::Borrowed(field),
             }),
         }
     }
@@ -494,7 +494,7 @@ impl Source {
         if strict && let Some(column) = self.renamed_field(field, native) {
             return Ok(rename(&column));
         }
-        if self.columns.contains_key(field) || native || !self.columns.is_empty() {
+        if native || !self.columns.is_empty() {
             return Ok(Expr::Pred(pred.clone()));
         }
         match self.fields.get(field) {

@@ -101,10 +101,9 @@ fn map_rule<'a>(
         ));
     }
     let native = matches!(rule.taxonomy.as_deref(), Some(t) if t != "sigma");
-    // A constant expression is left to `Source::map`, whose `and` with the
-    // source's constant predicates folds it away.
     // Each field is looked up once: a rule names a few fields, in many
-    // predicates.
+    // predicates. A constant expression is left to `Source::map`, whose
+    // `and` with the source's constant predicates folds it away.
     let mut renames: Vec<Rename<'a>> = Vec::new();
     let renamed_only = !matches!(expr, Expr::Const(_))
         && expr.all_preds(&mut |pred| match pred.field.as_deref() {

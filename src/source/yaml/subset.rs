@@ -842,8 +842,6 @@ struct Quoted<'a> {
     end: usize,
 }
 
-/// Characters that cannot start a plain scalar, or start one that YAML
-/// readers disagree on; `-` is decided by what follows it.
 /// The flow indicators `[]{},`, which a block mapping key here never holds.
 const FLOW_INDICATORS: [bool; 256] = {
     let mut table = [false; 256];
@@ -855,6 +853,8 @@ const FLOW_INDICATORS: [bool; 256] = {
     table
 };
 
+/// Characters that cannot start a plain scalar, or start one that YAML
+/// readers disagree on; `-` is decided by what follows it.
 fn starts_plain_badly(b: u8) -> bool {
     matches!(
         b,
