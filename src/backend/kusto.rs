@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use serde::Deserialize;
 
 /// The type family of a Kusto column, as far as query generation cares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,31 +99,58 @@ const FILES: &[(&str, &str, &str)] = &[
     ("healthcare", "kusto/healthcare-schema.json", "healthcare"),
 ];
 
+/// A schema file as written: only what the backends read, into types
+/// rather than a tree of JSON values (the tree of a hundred kilobytes of
+/// schema, a map per column, cost more than the rest of a one-rule compile).
+/// Names are optional so that an entry without one is skipped, not the file.
+#[derive(Deserialize)]
+struct SchemaFile {
+    #[serde(default)]
+    database: Option<String>,
+    #[serde(default)]
+    tables: Vec<TableEntry>,
+}
+
+#[derive(Deserialize)]
+struct TableEntry {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    columns: Vec<ColumnEntry>,
+}
+
+#[derive(Deserialize)]
+struct ColumnEntry {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, rename = "type")]
+    kusto_type: Option<String>,
+}
+
 fn load(path: &str, pipeline: &'static str) -> Database {
     let mut db = Database {
         pipeline,
         ..Database::default()
     };
-    let Some(value) =
-        crate::catalogue::embedded(path).and_then(|t| serde_json::from_str::<Value>(t).ok())
+    let Some(file) =
+        crate::catalogue::embedded(path).and_then(|t| serde_json::from_str::<SchemaFile>(t).ok())
     else {
         return db;
     };
-    db.name = value["database"].as_str().unwrap_or_default().to_string();
-    for table in value["tables"].as_array().into_iter().flatten() {
-        let Some(name) = table["name"].as_str() else {
+    db.name = file.database.unwrap_or_default();
+    for table in file.tables {
+        let Some(name) = table.name else {
             continue;
         };
-        let columns: Vec<Column> = table["columns"]
-            .as_array()
+        let columns: Vec<Column> = table
+            .columns
             .into_iter()
-            .flatten()
             .filter_map(|c| {
-                let kusto_type = c["type"].as_str().unwrap_or("string");
+                let kusto_type = c.kusto_type.unwrap_or_else(|| "string".to_string());
                 Some(Column {
-                    name: c["name"].as_str()?.to_string(),
-                    kusto_type: kusto_type.to_string(),
-                    family: ColumnType::parse(kusto_type),
+                    name: c.name?,
+                    family: ColumnType::parse(&kusto_type),
+                    kusto_type,
                 })
             })
             .collect();
@@ -132,9 +159,9 @@ fn load(path: &str, pipeline: &'static str) -> Database {
         for (i, column) in columns.iter().enumerate() {
             index.entry(column.name.clone()).or_insert(i);
         }
-        db.index.entry(name.to_string()).or_insert(db.tables.len());
+        db.index.entry(name.clone()).or_insert(db.tables.len());
         db.tables.push(Table {
-            name: name.to_string(),
+            name,
             columns,
             index,
         });
@@ -225,5 +252,40 @@ mod tests {
         );
         assert!(has_table("sentinel", "EhrAccess_CL"));
         assert!(!has_table("defender_xdr", "EhrAccess_CL"));
+    }
+
+    /// Every embedded schema loads whole: each table and column the JSON
+    /// holds, with its type as written, read here as plain JSON values.
+    #[test]
+    fn every_embedded_schema_loads_every_table_and_column() {
+        for (k, (_, path, _)) in FILES.iter().enumerate() {
+            let text = crate::catalogue::embedded(path).expect("embedded schema");
+            let json: serde_json::Value = serde_json::from_str(text).expect("schema JSON");
+            let db = database(k);
+            assert_eq!(db.name, json["database"].as_str().expect("database name"));
+            let tables = json["tables"].as_array().expect("tables");
+            assert!(!tables.is_empty(), "{path}");
+            assert_eq!(db.tables.len(), tables.len(), "{path}");
+            for (table, expected) in db.tables.iter().zip(tables) {
+                assert_eq!(table.name, expected["name"].as_str().expect("table name"));
+                let columns = expected["columns"].as_array().expect("columns");
+                assert!(!columns.is_empty(), "{path}: {}", table.name);
+                let read: Vec<(&str, &str)> = table
+                    .columns
+                    .iter()
+                    .map(|c| (c.name.as_str(), c.kusto_type.as_str()))
+                    .collect();
+                let written: Vec<(&str, &str)> = columns
+                    .iter()
+                    .map(|c| {
+                        (
+                            c["name"].as_str().expect("column name"),
+                            c["type"].as_str().expect("column type"),
+                        )
+                    })
+                    .collect();
+                assert_eq!(read, written, "{path}: {}", table.name);
+            }
+        }
     }
 }
