@@ -119,10 +119,12 @@ fn lex(text: &str) -> Result<Vec<(Tok, Range<usize>)>, ParseError> {
                 "not" => Tok::Not,
                 "of" => Tok::Of,
                 _ => {
-                    if matches!(
-                        word.to_ascii_lowercase().as_str(),
-                        "and" | "or" | "not" | "of"
-                    ) {
+                    // Compared in place: every identifier of every rule
+                    // passes here, and a lower-cased copy is an allocation.
+                    if ["and", "or", "not", "of"]
+                        .iter()
+                        .any(|op| word.eq_ignore_ascii_case(op))
+                    {
                         return Err(ParseError {
                             message: format!("operator `{word}` must be written in lower case"),
                             span: start..i,

@@ -678,7 +678,10 @@ impl Builder {
             }
             Event::SeqEnd => {
                 if let Some(Frame::Seq { start, first }) = self.stack.pop() {
-                    let items: Vec<Node> = self.items.drain(first..).collect();
+                    // One block copy into a vector of the exact size (and
+                    // the shared list keeps its room); draining the list
+                    // into a new vector moved the nodes one at a time.
+                    let items: Vec<Node> = self.items.split_off(first);
                     let end = items.last().map_or(start.end, |n| n.span.end).max(span.end);
                     self.push(Node {
                         span: Span::new(start.start, end),
@@ -688,7 +691,7 @@ impl Builder {
             }
             Event::MapEnd => {
                 if let Some(Frame::Map { start, first, .. }) = self.stack.pop() {
-                    let entries: Vec<Entry> = self.entries.drain(first..).collect();
+                    let entries: Vec<Entry> = self.entries.split_off(first);
                     let end = entries
                         .last()
                         .map_or(start.end, |e| e.value.span.end)
