@@ -318,15 +318,15 @@ fn read_item(key: &Node, value: &Node) -> Item {
             false,
         ),
         NodeKind::Seq(items) => {
-            let values: Vec<Value> = items
-                .iter()
-                .filter_map(|n| {
-                    n.as_scalar().map(|s| Value {
-                        scalar: s.clone(),
-                        span: n.span,
-                    })
+            // Sized for every item (all scalars, but in a malformed rule):
+            // collected through a filter, the list grew by doubling.
+            let mut values: Vec<Value> = Vec::with_capacity(items.len());
+            values.extend(items.iter().filter_map(|n| {
+                n.as_scalar().map(|s| Value {
+                    scalar: s.clone(),
+                    span: n.span,
                 })
-                .collect();
+            }));
             let nested = values.len() != items.len();
             (values, true, nested)
         }
