@@ -327,8 +327,9 @@ pub struct Pipeline {
     pub name: String,
     pub title: String,
     pub timestamp: String,
-    /// Indexed by [`Pipeline::new`], the one way to build a pipeline.
-    pub sources: Vec<Source>,
+    /// Private, so that they change only with their index: built by
+    /// [`Pipeline::new`], read through [`Pipeline::sources`].
+    sources: Vec<Source>,
     /// The sources that can read a rule, by the rule's category: those of
     /// that category and those of none, in pipeline order. Every rule of a
     /// compile looks its source up; this spares it the sources of every
@@ -883,6 +884,11 @@ impl Pipeline {
 
     pub fn has_table(&self, table: &str) -> bool {
         self.sources.iter().any(|s| s.table == table)
+    }
+
+    /// Every source, in pipeline order.
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
     }
 }
 

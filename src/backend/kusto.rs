@@ -105,7 +105,6 @@ const FILES: &[(&str, &str, &str)] = &[
 /// Names are optional so that an entry without one is skipped, not the file.
 #[derive(Deserialize)]
 struct SchemaFile {
-    #[serde(default)]
     database: Option<String>,
     #[serde(default)]
     tables: Vec<TableEntry>,
@@ -113,7 +112,6 @@ struct SchemaFile {
 
 #[derive(Deserialize)]
 struct TableEntry {
-    #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     columns: Vec<ColumnEntry>,
@@ -121,9 +119,8 @@ struct TableEntry {
 
 #[derive(Deserialize)]
 struct ColumnEntry {
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type")]
     kusto_type: Option<String>,
 }
 

@@ -256,12 +256,7 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
         };
     }
     let failed = (total - compiled) + lowered.problems.len();
-    // Each stream written at once (stderr is unbuffered).
-    let warnings: String = warnings
-        .iter()
-        .map(|warning| format!("warning: {warning}\n"))
-        .collect();
-    let _ = std::io::stderr().lock().write_all(warnings.as_bytes());
+    out.warnings(warnings.iter().map(String::as_str));
     out.errors(errors.iter().map(String::as_str));
     out.end_stream(written.and_then(|()| sink.flush()))?;
     out.note(&format!(

@@ -78,17 +78,28 @@ impl Output {
         self.errors([message]);
     }
 
-    /// Errors on stderr, written at once: stderr is unbuffered, and a
-    /// formatted line would go out piece by piece, a system call each.
+    /// Errors on stderr, written at once.
     pub fn errors<'m>(&self, messages: impl IntoIterator<Item = &'m str>) {
-        let mut text = String::new();
-        for message in messages {
-            text.push_str("error: ");
-            text.push_str(message);
-            text.push('\n');
-        }
-        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        write_prefixed("error: ", messages);
     }
+
+    /// Warnings on stderr, written at once.
+    pub fn warnings<'m>(&self, messages: impl IntoIterator<Item = &'m str>) {
+        write_prefixed("warning: ", messages);
+    }
+}
+
+/// Lines on stderr, each after `prefix`, in one write: stderr is
+/// unbuffered, and a formatted line would go out piece by piece, a system
+/// call each.
+fn write_prefixed<'m>(prefix: &str, messages: impl IntoIterator<Item = &'m str>) {
+    let mut text = String::new();
+    for message in messages {
+        text.push_str(prefix);
+        text.push_str(message);
+        text.push('\n');
+    }
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// The project a command runs in: `--config FILE`, `--no-config`, or the
