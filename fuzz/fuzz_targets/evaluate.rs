@@ -49,7 +49,7 @@ static FIXED: LazyLock<Fixed> = LazyLock::new(|| {
         .pipelines
         .get("healthcare")
         .map(|p| {
-            p.sources
+            p.sources()
                 .iter()
                 .filter(|s| !s.columns.is_empty() || s.computed().next().is_some())
                 .cloned()
