@@ -544,12 +544,17 @@ struct FieldIndex {
     /// matched, cannot become a candidate (a 1,000-rule set reads a dozen
     /// fields, most events need two or three of them).
     always_scan: bool,
-    scanner: scan::Scanner,
-    /// For each pattern of the automaton, the (rule, clause) pairs it serves.
-    targets: Vec<Vec<(u32, u8)>>,
-    /// For each pattern, the predicates it decides, with where the literal
-    /// must sit for the predicate to hold.
-    decides: Vec<Vec<(u32, Anchor)>>,
+    scanner: scan::Scanner<Found>,
+}
+
+/// What finding one of a field's literals stands for.
+#[derive(Clone, Copy, Debug)]
+enum Found {
+    /// A predicate the literal decides, where it must sit for the
+    /// predicate to hold (the literal is `len` bytes long).
+    Decides { pred: u32, anchor: Anchor, len: u32 },
+    /// A clause of a rule the literal satisfies.
+    Serves { rule: u32, clause: u8 },
 }
 
 /// Where a literal found by the field scan must sit for its predicate.
@@ -714,21 +719,27 @@ impl RuleSet {
                 continue;
             };
             let mut patterns = Vec::with_capacity(needles.len());
-            let mut targets = Vec::with_capacity(needles.len());
-            let mut decides = Vec::with_capacity(needles.len());
-            for (needle, (t, d)) in needles {
+            let mut meanings = Vec::with_capacity(needles.len());
+            for (needle, (serves, decides)) in needles {
+                let len = needle.len() as u32;
+                let mut meaning: Vec<Found> = decides
+                    .into_iter()
+                    .map(|(pred, anchor)| Found::Decides { pred, anchor, len })
+                    .collect();
+                meaning.extend(
+                    serves
+                        .into_iter()
+                        .map(|(rule, clause)| Found::Serves { rule, clause }),
+                );
                 patterns.push(needle);
-                targets.push(t);
-                decides.push(d);
+                meanings.push(meaning);
             }
-            let scanner =
-                scan::Scanner::new(&patterns).map_err(|e| (0, regex::Error::Syntax(e)))?;
+            let scanner = scan::Scanner::new(&patterns, |i| meanings[i].as_slice())
+                .map_err(|e| (0, regex::Error::Syntax(e)))?;
             indexes.push(FieldIndex {
                 field,
                 always_scan: always_scan[k],
                 scanner,
-                targets,
-                decides,
             });
         }
         let prescan = indexes
@@ -883,25 +894,26 @@ impl RuleSet {
         };
         index
             .scanner
-            .scan(haystack.as_bytes(), |pattern, start, end| {
-                for &(p, anchor) in &index.decides[pattern] {
+            .scan(haystack.as_bytes(), |found, end| match *found {
+                Found::Decides { pred, anchor, len } => {
+                    let start = end - len as usize;
                     let holds = match anchor {
                         Anchor::Whole => start == 0 && end == haystack.len(),
                         Anchor::Start => start == 0,
                         Anchor::End => end == haystack.len(),
                         Anchor::Anywhere => true,
                     };
-                    if holds && scratch.memo[p as usize] != 2 {
-                        scratch.memo[p as usize] = 2;
-                        scratch.memo_touched.push(p);
+                    if holds && scratch.memo[pred as usize] != 2 {
+                        scratch.memo[pred as usize] = 2;
+                        scratch.memo_touched.push(pred);
                     }
                 }
-                for &(rule, clause) in &index.targets[pattern] {
+                Found::Serves { rule, clause } => {
                     let rule = rule as usize;
                     let bit = 1u8 << clause;
                     let bits = &mut scratch.satisfied[rule];
                     if *bits & bit != 0 {
-                        continue;
+                        return;
                     }
                     if *bits == 0 {
                         scratch.touched.push(rule);

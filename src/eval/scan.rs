@@ -16,7 +16,12 @@
 //!   holds share one class, as do the two cases of a letter), not rounded
 //!   up to a power of two;
 //! - a flag on each transition into a state where needles end, so the
-//!   loop tests a bit of the value it already holds.
+//!   loop tests a bit of the value it already holds;
+//! - what the needles ending in a state stand for (for the evaluator, the
+//!   predicates they decide and the rule clauses they serve) copied into
+//!   one run per state, so a state where needles end costs one read of
+//!   its range and one of a run, instead of a read per needle and per
+//!   list the needle owns, each in a block of its own.
 
 use aho_corasick::automaton::Automaton;
 use aho_corasick::nfa::noncontiguous;
@@ -25,7 +30,7 @@ use aho_corasick::{Anchored, MatchKind};
 /// Set on a transition into a state where needles end.
 const ENDS_NEEDLES: u32 = 1 << 31;
 
-pub struct Scanner {
+pub struct Scanner<T> {
     /// Byte to class.
     classes: [u8; 256],
     /// Classes, the width of a row.
@@ -35,14 +40,22 @@ pub struct Scanner {
     /// [`ENDS_NEEDLES`] plus the row's number (which indexes `ending`
     /// without a division).
     transitions: Vec<u32>,
-    /// Per state, its range in `ends`.
+    /// Per state, its range in `found`.
     ending: Vec<(u32, u32)>,
-    /// (needle, length) for every needle each state ends.
-    ends: Vec<(u32, u32)>,
+    /// What the needles each state ends stand for, state after state.
+    found: Vec<T>,
 }
 
-impl Scanner {
-    pub fn new<N: AsRef<[u8]>>(needles: &[N]) -> Result<Scanner, String> {
+impl<T: Clone> Scanner<T> {
+    /// An automaton for `needles`; `meaning(i)` is what finding needle `i`
+    /// stands for, handed back by [`Scanner::scan`] where it ends.
+    pub fn new<'m, N: AsRef<[u8]>>(
+        needles: &[N],
+        meaning: impl Fn(usize) -> &'m [T],
+    ) -> Result<Scanner<T>, String>
+    where
+        T: 'm,
+    {
         let nfa = noncontiguous::Builder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
@@ -76,16 +89,16 @@ impl Scanner {
             ));
         }
         let mut ending = Vec::with_capacity(order.len());
-        let mut ends = Vec::new();
+        let mut found = Vec::new();
         for &state in &order {
-            let first = ends.len() as u32;
+            let first = u32::try_from(found.len()).map_err(|e| e.to_string())?;
             if nfa.is_match(state) {
                 for k in 0..nfa.match_len(state) {
-                    let needle = nfa.match_pattern(state, k);
-                    ends.push((needle.as_u32(), nfa.pattern_len(needle) as u32));
+                    found.extend_from_slice(meaning(nfa.match_pattern(state, k).as_usize()));
                 }
             }
-            ending.push((first, ends.len() as u32));
+            let last = u32::try_from(found.len()).map_err(|e| e.to_string())?;
+            ending.push((first, last));
         }
         let transitions = targets
             .into_iter()
@@ -103,14 +116,15 @@ impl Scanner {
             stride,
             transitions,
             ending,
-            ends,
+            found,
         })
     }
 
-    /// Call `on_match(needle, start, end)` for every occurrence of every
-    /// needle in `haystack`, in order of their ends.
+    /// Call `on_found(meaning, end)` for what each occurrence of each needle
+    /// in `haystack` stands for, in order of their ends; `end` is the
+    /// offset just past the occurrence.
     #[inline]
-    pub fn scan(&self, haystack: &[u8], mut on_match: impl FnMut(usize, usize, usize)) {
+    pub fn scan(&self, haystack: &[u8], mut on_found: impl FnMut(&T, usize)) {
         let mut state = 0usize;
         // The loop walks one pointer; where a needle ends is worked out
         // from what is left, only when one does (an enumerated iterator
@@ -125,8 +139,8 @@ impl Scanner {
                 state = row * self.stride;
                 let end = haystack.len() - rest.as_slice().len();
                 let (first, last) = self.ending[row];
-                for &(needle, len) in &self.ends[first as usize..last as usize] {
-                    on_match(needle as usize, end - len as usize, end);
+                for meaning in &self.found[first as usize..last as usize] {
+                    on_found(meaning, end);
                 }
             }
         }
@@ -168,9 +182,24 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn occurrences(scanner: &Scanner, haystack: &str) -> Vec<(usize, usize, usize)> {
+    /// A scanner whose needles stand for their number and length.
+    fn scanner<N: AsRef<[u8]>>(needles: &[N]) -> Scanner<(usize, usize)> {
+        let meanings: Vec<[(usize, usize); 1]> = needles
+            .iter()
+            .enumerate()
+            .map(|(i, n)| [(i, n.as_ref().len())])
+            .collect();
+        Scanner::new(needles, |i| &meanings[i]).expect("builds")
+    }
+
+    fn occurrences(
+        scanner: &Scanner<(usize, usize)>,
+        haystack: &str,
+    ) -> Vec<(usize, usize, usize)> {
         let mut found = Vec::new();
-        scanner.scan(haystack.as_bytes(), |n, s, e| found.push((n, s, e)));
+        scanner.scan(haystack.as_bytes(), |&(n, len), e| {
+            found.push((n, e - len, e))
+        });
         found.sort_unstable();
         found
     }
@@ -191,7 +220,7 @@ mod tests {
     #[test]
     fn finds_overlapping_needles_in_either_case() {
         let needles = ["he", "she", "hers", "\\cmd.exe", "cmd"];
-        let scanner = Scanner::new(&needles).expect("builds");
+        let scanner = scanner(&needles);
         assert_eq!(
             occurrences(&scanner, "uSHErs C:\\CMD.EXE"),
             vec![(0, 2, 4), (1, 1, 4), (2, 2, 6), (3, 9, 17), (4, 10, 13)]
@@ -209,7 +238,7 @@ mod tests {
             haystack in "[abcABC.é]{0,40}",
         ) {
             let lowered: Vec<String> = needles.iter().map(|n| n.to_ascii_lowercase()).collect();
-            let scanner = Scanner::new(&lowered).expect("builds");
+            let scanner = scanner(&lowered);
             prop_assert_eq!(occurrences(&scanner, &haystack), reference(&lowered, &haystack));
         }
     }
