@@ -45,6 +45,7 @@ pub fn run(cli: &Cli, args: &ReplayArgs, out: &Output) -> Result<u8, String> {
     if args.format == HitFormat::Table {
         let _ = writeln!(text, "{:<48} {:<38} TITLE", "EVENT", "RULE");
     }
+    let mut digits = itoa::Buffer::new();
     let mut emit = |rule: usize,
                     input: usize,
                     line: Option<usize>,
@@ -54,20 +55,26 @@ pub fn run(cli: &Cli, args: &ReplayArgs, out: &Output) -> Result<u8, String> {
         match args.format {
             HitFormat::Jsonl => {
                 // Written by hand in the documented key order, with the rule
-                // and file strings escaped once up front: a hunt can print
-                // millions of hits.
-                let _ = write!(
-                    text,
-                    "{{\"rule_id\":{},\"rule_title\":{},\"file\":{},\"line\":",
-                    rule_ids[rule], rule_titles[rule], files[input]
-                );
+                // and file strings escaped once up front and the numbers
+                // written without the formatting machinery: a hunt can
+                // print millions of hits.
+                for part in [
+                    "{\"rule_id\":",
+                    &rule_ids[rule],
+                    ",\"rule_title\":",
+                    &rule_titles[rule],
+                    ",\"file\":",
+                    &files[input],
+                    ",\"line\":",
+                ] {
+                    text.push_str(part);
+                }
                 match line {
-                    Some(l) => {
-                        let _ = write!(text, "{l}");
-                    }
+                    Some(l) => text.push_str(digits.format(l)),
                     None => text.push_str("null"),
                 }
-                let _ = write!(text, ",\"index\":{index}");
+                text.push_str(",\"index\":");
+                text.push_str(digits.format(index));
                 if let Some(e) = event {
                     let _ = write!(text, ",\"event\":{e}");
                 }

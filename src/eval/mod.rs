@@ -587,9 +587,9 @@ pub struct Scratch {
     scanned: Vec<bool>,
     /// The last field a rule with a literal hit reads; `None` before any.
     needed_until: Option<u16>,
-    /// Fields the parser scanned for the current event (see
+    /// Per field index: the parser scanned it for the current event (see
     /// [`RuleSet::prescan_position`]), to catch a key given twice.
-    prescanned: Vec<u16>,
+    prescanned: Vec<bool>,
 }
 
 type Clause = Vec<(String, String)>;
@@ -785,7 +785,7 @@ impl RuleSet {
             number_text: String::new(),
             scanned: vec![false; self.indexes.len()],
             needed_until: None,
-            prescanned: Vec::new(),
+            prescanned: vec![false; self.indexes.len()],
         }
     }
 
@@ -817,10 +817,9 @@ impl RuleSet {
     /// keeps only the last value, so the scan must start over without
     /// prescanning.
     pub fn prescan(&self, position: u16, value: PrescanValue<'_>, scratch: &mut Scratch) -> bool {
-        if scratch.prescanned.contains(&position) {
+        if std::mem::replace(&mut scratch.prescanned[usize::from(position)], true) {
             return false;
         }
-        scratch.prescanned.push(position);
         let index = &self.indexes[position as usize];
         match value {
             PrescanValue::Text(text) => self.scan_text(index, text, scratch),
@@ -865,7 +864,7 @@ impl RuleSet {
         scratch.memo_touched.clear();
         scratch.scanned.fill(false);
         scratch.needed_until = None;
-        scratch.prescanned.clear();
+        scratch.prescanned.fill(false);
     }
 
     /// Scan one value of a field: text as text, numbers and booleans as
