@@ -82,22 +82,20 @@ impl<T: Clone> Scanner<T> {
             }
             next_row += 1;
         }
+        let too_large = || format!("{} needles make too large an automaton", needles.len());
         if order.len().saturating_mul(stride) >= ENDS_NEEDLES as usize {
-            return Err(format!(
-                "{} needles make too large an automaton",
-                needles.len()
-            ));
+            return Err(too_large());
         }
         let mut ending = Vec::with_capacity(order.len());
         let mut found = Vec::new();
         for &state in &order {
-            let first = u32::try_from(found.len()).map_err(|e| e.to_string())?;
+            let first = u32::try_from(found.len()).map_err(|_| too_large())?;
             if nfa.is_match(state) {
                 for k in 0..nfa.match_len(state) {
                     found.extend_from_slice(meaning(nfa.match_pattern(state, k).as_usize()));
                 }
             }
-            let last = u32::try_from(found.len()).map_err(|e| e.to_string())?;
+            let last = u32::try_from(found.len()).map_err(|_| too_large())?;
             ending.push((first, last));
         }
         let transitions = targets
