@@ -192,9 +192,40 @@ pub struct Loaded {
 /// its problems.
 pub type FileResult = (Option<Arc<SourceFile>>, Vec<Rule>, Vec<Diagnostic>);
 
+/// What of each rule's YAML document a caller needs once it is loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// The whole document: checks, tests, metadata, the Sigma export.
+    Documents,
+    /// Only what lowering and compiling to queries read (see
+    /// [`Rule::shed_document`]).
+    Logic,
+}
+
 /// Read and parse every file (in parallel), keeping the discovery order.
 pub fn load_files(paths: &[PathBuf]) -> Loaded {
-    let per_file: Vec<FileResult> = paths.par_iter().map(|p| load_file(p)).collect();
+    load_files_keeping(paths, Keep::Documents)
+}
+
+/// [`load_files`], keeping only what `keep` asks for of each document.
+///
+/// A detection rule's document is shed in the thread that parsed it, right
+/// after its model is built: its memory is still in the cache and is
+/// reused for the next file's tree. Held until the end instead, the trees
+/// of thousands of rules are megabytes of fresh pages the kernel must zero,
+/// which on a busy machine cost more than everything else compiling them
+/// does.
+pub fn load_files_keeping(paths: &[PathBuf], keep: Keep) -> Loaded {
+    let per_file: Vec<FileResult> = paths
+        .par_iter()
+        .map(|p| {
+            let (file, mut rules, diagnostics) = load_file(p);
+            if keep == Keep::Logic {
+                rules.iter_mut().for_each(Rule::shed_document);
+            }
+            (file, rules, diagnostics)
+        })
+        .collect();
     let mut loaded = Loaded::default();
     // Sized once: a rule is hundreds of bytes, and thousands of them
     // doubling their way up would copy the set several times.
@@ -537,5 +568,48 @@ mod tests {
             d.position().map(|p| p.0),
             Some(2 * MAX_DOCUMENTS_PER_FILE + 1)
         );
+    }
+
+    /// Rules loaded keeping only their logic lower to the same logic, with
+    /// the same errors, compile to the same queries, and point at the same
+    /// place, as rules loaded whole: for every corpus and shipped rule,
+    /// correlations and filters included.
+    #[test]
+    fn shed_documents_lower_and_compile_as_whole_ones() {
+        let paths = ["tests/corpus/sigmahq".into(), "detections".into()];
+        let files = discover(&paths).expect("the corpus and detections are readable");
+        let lists = crate::logic::Lists::load(Path::new("lists")).expect("lists load");
+        let pipelines = crate::pipeline::Pipelines::load(None).expect("pipelines load");
+        let pipeline = pipelines.get("defender_xdr").expect("shipped pipeline");
+        let lowered = |keep| {
+            let loaded = load_files_keeping(&files, keep);
+            let (rules, errors) = crate::logic::lower_rules(&loaded.rules, &lists);
+            let errors: Vec<_> = errors.iter().map(|e| (e.span, e.to_string())).collect();
+            let queries: Vec<_> = (0..rules.len())
+                .map(|i| {
+                    crate::backend::kql::compile(&rules, i, pipeline).map_err(|e| e.to_string())
+                })
+                .collect();
+            let anchors: Vec<_> = loaded.rules.iter().map(Rule::anchor_span).collect();
+            (format!("{rules:?}"), errors, queries, anchors, loaded.rules)
+        };
+        let whole = lowered(Keep::Documents);
+        let shed = lowered(Keep::Logic);
+        assert_eq!(whole.0, shed.0);
+        assert_eq!(whole.1, shed.1);
+        assert_eq!(whole.2, shed.2);
+        assert_eq!(whole.3, shed.3);
+        // Something was shed, and only from detection rules.
+        let entries = |r: &Rule| r.root.as_map().map_or(0, <[_]>::len);
+        let mut shed_any = false;
+        for (w, s) in whole.4.iter().zip(&shed.4) {
+            if w.kind == crate::model::RuleKind::Detection {
+                assert!(entries(s) <= 1, "{}", s.file.display);
+                shed_any |= entries(s) < entries(w);
+            } else {
+                assert_eq!(w.root, s.root, "{}", s.file.display);
+            }
+        }
+        assert!(shed_any);
     }
 }

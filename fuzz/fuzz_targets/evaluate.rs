@@ -42,7 +42,8 @@ static FIXED: LazyLock<Fixed> = LazyLock::new(|| {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let paths = [root.join("detections"), root.join("tests/engine")];
     let project = stetho::settings::Project::without_config();
-    let lowered = stetho::commands::lower(&paths, &project).expect("rules load");
+    let lowered =
+        stetho::commands::lower(&paths, &project, stetho::load::Keep::Logic).expect("rules load");
     assert!(!lowered.rules.is_empty(), "no rules loaded");
     let set = RuleSet::new(&detections(&lowered.rules)).expect("rules compile");
     let canonical = lowered

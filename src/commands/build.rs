@@ -52,7 +52,7 @@ pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
     out.note("== compile");
     let project = super::project(cli)?;
     let paths = super::rule_paths(&[], &project, "build")?;
-    let lowered = super::lower(&paths, &project)?;
+    let lowered = super::lower(&paths, &project, crate::load::Keep::Documents)?;
     remove_stale_staging(&args.out);
     let staging = sibling(&args.out, "tmp");
     let _ = std::fs::remove_dir_all(&staging);

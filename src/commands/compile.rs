@@ -160,7 +160,13 @@ pub fn reported(lowered: &Lowered) -> Vec<usize> {
 pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
     let project = super::project(cli)?;
     let paths = super::rule_paths(&args.paths, &project, "compile")?;
-    let lowered = super::lower(&paths, &project)?;
+    // Only the Sigma export and the deployable rules' metadata read the
+    // rule documents; a query is compiled from the logic alone.
+    let keep = match args.target {
+        Target::Kql => crate::load::Keep::Logic,
+        _ => crate::load::Keep::Documents,
+    };
+    let lowered = super::lower(&paths, &project, keep)?;
     let pipeline = lowered
         .pipelines
         .get(&args.pipeline)

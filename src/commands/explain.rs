@@ -15,7 +15,11 @@ use crate::replay::Schema;
 
 pub fn run(cli: &Cli, args: &ExplainArgs, out: &Output) -> Result<u8, String> {
     let project = super::project(cli)?;
-    let lowered = super::lower(std::slice::from_ref(&args.rule), &project)?;
+    let lowered = super::lower(
+        std::slice::from_ref(&args.rule),
+        &project,
+        crate::load::Keep::Documents,
+    )?;
     for problem in &lowered.problems {
         out.error(problem);
     }

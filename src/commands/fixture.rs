@@ -126,7 +126,7 @@ fn scrub_checked(
     let (rules, pipelines) = if paths.is_empty() {
         (Vec::new(), pipelines_of(project)?)
     } else {
-        let lowered = super::lower(&paths, project)?;
+        let lowered = super::lower(&paths, project, crate::load::Keep::Logic)?;
         for problem in &lowered.problems {
             warn(&format!("{problem} (rule not used)"));
         }

@@ -210,13 +210,16 @@ pub fn release_at_exit<T>(value: T) {
 }
 
 /// Load rule files, resolve placeholders from the project's lists, lower
-/// them, and load the pipelines (shipped plus the project's own).
+/// them, and load the pipelines (shipped plus the project's own). `keep`
+/// says whether the command reads the rule documents themselves (tests,
+/// metadata, the Sigma export) or only the logic.
 pub fn lower(
     paths: &[std::path::PathBuf],
     project: &crate::settings::Project,
+    keep: crate::load::Keep,
 ) -> Result<Lowered, String> {
     let files = crate::load::discover(paths).map_err(|e| e.to_string())?;
-    let loaded = crate::load::load_files(&files);
+    let loaded = crate::load::load_files_keeping(&files, keep);
     let mut problems: Vec<String> = loaded
         .diagnostics
         .iter()

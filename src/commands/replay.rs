@@ -11,7 +11,7 @@ use crate::replay::{self, Options, Schema};
 pub fn run(cli: &Cli, args: &ReplayArgs, out: &Output) -> Result<u8, String> {
     let started = Instant::now();
     let project = super::project(cli)?;
-    let lowered = super::lower(&args.rules, &project)?;
+    let lowered = super::lower(&args.rules, &project, crate::load::Keep::Logic)?;
     for problem in &lowered.problems {
         out.error(&format!("{problem} (skipped)"));
     }

@@ -17,7 +17,7 @@ pub fn run(cli: &Cli, args: &TestArgs, out: &Output) -> Result<u8, String> {
         .fixtures
         .clone()
         .unwrap_or_else(|| project.fixtures.clone());
-    let lowered = super::lower(&paths, &project)?;
+    let lowered = super::lower(&paths, &project, crate::load::Keep::Documents)?;
     let rules = &lowered.rules;
     let discovered = crate::fixture::discover::discover(&fixtures_dir);
 

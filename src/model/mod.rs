@@ -461,6 +461,20 @@ impl Rule {
             .map_or_else(|| self.file.display.clone(), |l| l.text.clone())
     }
 
+    /// Drop a detection rule's YAML document but for its `title` entry,
+    /// where [`Rule::anchor_span`] points. Lowering a detection and
+    /// compiling it to a query read the model's fields, never the document
+    /// (a correlation's and a filter's are read by lowering, and are kept).
+    pub fn shed_document(&mut self) {
+        if self.kind != RuleKind::Detection {
+            return;
+        }
+        if let NodeKind::Map(entries) = &mut self.root.kind {
+            entries.retain(|e| e.key_str() == "title");
+            entries.shrink_to_fit();
+        }
+    }
+
     /// Span to point at when a problem concerns the whole rule.
     pub fn anchor_span(&self) -> Span {
         self.root
