@@ -78,6 +78,11 @@ pub fn discover_at_most(paths: &[PathBuf], limit: usize) -> Result<Vec<PathBuf>,
 /// that listing, where its sequential walker asks the file system for
 /// each of them in every folder, six failed lookups per folder that cost
 /// more than reading the folders.
+///
+/// Only ignore files that travel with the rules count: the user's global
+/// git excludes and a clone's `.git/info/exclude` do not, so a rule that
+/// one machine's personal settings would hide is still checked there, as
+/// it is in CI.
 fn walk(root: &Path, room: usize, limit: usize) -> Result<Vec<PathBuf>, LoadError> {
     use ignore::WalkState;
     let found = std::sync::Mutex::new(Vec::new());
@@ -85,6 +90,8 @@ fn walk(root: &Path, room: usize, limit: usize) -> Result<Vec<PathBuf>, LoadErro
     let overflow = std::sync::atomic::AtomicBool::new(false);
     ignore::WalkBuilder::new(root)
         .add_custom_ignore_filename(".stethoignore")
+        .git_global(false)
+        .git_exclude(false)
         .threads(1)
         .build_parallel()
         .run(|| {
@@ -446,7 +453,7 @@ mod tests {
 
     /// What the walk skips: hidden entries and other extensions always,
     /// `.stethoignore` patterns always, `.gitignore` patterns inside a git
-    /// repository only.
+    /// repository only, `.git/info/exclude` patterns never.
     #[test]
     fn the_walk_honours_ignore_files_and_skips_hidden_entries() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -483,6 +490,11 @@ mod tests {
             assert_eq!(names(found), ["a.yml", "sub/d.yaml", "sub/e.yml"]);
         }
         std::fs::create_dir(root.join(".git")).expect("mkdir .git");
+        let found = discover(&[root.to_path_buf()]).expect("walk");
+        assert_eq!(names(found), ["a.yml", "sub/e.yml"]);
+        // A clone's own excludes are not shared with anyone: they do not count.
+        std::fs::create_dir_all(root.join(".git/info")).expect("mkdir .git/info");
+        std::fs::write(root.join(".git/info/exclude"), "a.yml\n").expect("write");
         let found = discover(&[root.to_path_buf()]).expect("walk");
         assert_eq!(names(found), ["a.yml", "sub/e.yml"]);
         let error = discover_at_most(&[root.to_path_buf()], 1).expect_err("over the limit");

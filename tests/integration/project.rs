@@ -107,3 +107,47 @@ fn changed_since_reports_only_touched_rules() {
     let test = crate::common::stetho_in(dir.path(), &["test", "--changed-since", "HEAD"]);
     assert!(test.stdout.contains("LSASS"), "{}", test.stdout);
 }
+
+/// Which rule files a run checks depends on the rules' folders alone: a
+/// user's global git excludes (`core.excludesFile`, `~/.config/git/ignore`)
+/// hide nothing, so a rule is checked on a laptop as it is in CI.
+#[test]
+fn personal_git_excludes_hide_no_rule() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let config = home.path().join(".config");
+    std::fs::create_dir_all(config.join("git")).expect("mkdir");
+    std::fs::write(config.join("git/ignore"), "*.yml\n").expect("write");
+    let excludes = home.path().join("excludes");
+    std::fs::write(&excludes, "*.yml\n").expect("write");
+    std::fs::write(
+        home.path().join(".gitconfig"),
+        format!("[core]\n\texcludesFile = {}\n", excludes.display()),
+    )
+    .expect("write");
+    let project = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(project.path().join(".git")).expect("mkdir .git");
+    std::fs::create_dir(project.path().join("rules")).expect("mkdir");
+    std::fs::copy(
+        crate::common::root().join("tests/corpus/sigmahq/rules/windows/process_creation/proc_creation_win_whoami_priv_discovery.yml"),
+        project.path().join("rules/rule.yml"),
+    )
+    .expect("copy a corpus rule");
+    let home_text = home.path().display().to_string();
+    let config_text = config.display().to_string();
+    let run = crate::common::stetho_with_env(
+        project.path(),
+        &[
+            "validate",
+            "--no-config",
+            "--profile",
+            "sigma",
+            "--format",
+            "json",
+            "rules",
+        ],
+        &[("HOME", &home_text), ("XDG_CONFIG_HOME", &config_text)],
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+    assert_eq!(report["files"], 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
