@@ -79,19 +79,14 @@ pub fn discover_at_most(paths: &[PathBuf], limit: usize) -> Result<Vec<PathBuf>,
 /// each of them in every folder, six failed lookups per folder that cost
 /// more than reading the folders.
 ///
-/// Only ignore files that travel with the rules count: the user's global
-/// git excludes and a clone's `.git/info/exclude` do not, so a rule that
-/// one machine's personal settings would hide is still checked there, as
-/// it is in CI.
+/// Ignore files are read as [`repository_walk`] reads them.
 fn walk(root: &Path, room: usize, limit: usize) -> Result<Vec<PathBuf>, LoadError> {
     use ignore::WalkState;
     let found = std::sync::Mutex::new(Vec::new());
     let failures = std::sync::Mutex::new(Vec::new());
     let overflow = std::sync::atomic::AtomicBool::new(false);
-    ignore::WalkBuilder::new(root)
+    repository_walk(root)
         .add_custom_ignore_filename(".stethoignore")
-        .git_global(false)
-        .git_exclude(false)
         .threads(1)
         .build_parallel()
         .run(|| {
@@ -132,6 +127,16 @@ fn walk(root: &Path, room: usize, limit: usize) -> Result<Vec<PathBuf>, LoadErro
         }),
         None => Ok(found.into_inner().unwrap_or_else(|e| e.into_inner())),
     }
+}
+
+/// A walk below `root` that honours only the ignore files that travel with
+/// the repository: the user's global git excludes and a clone's
+/// `.git/info/exclude` are not read, so a file that one machine's personal
+/// settings would hide is still checked there, as it is in CI.
+pub fn repository_walk(root: &Path) -> ignore::WalkBuilder {
+    let mut builder = ignore::WalkBuilder::new(root);
+    builder.git_global(false).git_exclude(false);
+    builder
 }
 
 /// A lock whose holder cannot have panicked half-way through (the walk's

@@ -119,11 +119,7 @@ fn check(loaded: load::Loaded, project: &Project, profile: Profile, today: time:
 /// Refuse fixtures that hold checksum-valid NHS numbers outside the 999
 /// test range (STH400): fixtures live in git, patient identifiers must not.
 fn scan_fixtures(dir: &Path, files: &mut Vec<Arc<SourceFile>>, out: &mut Vec<Diagnostic>) {
-    // The same ignore files as the rule walk (`load::discover`): none that
-    // only one machine or one clone has.
-    let walker = ignore::WalkBuilder::new(dir)
-        .git_global(false)
-        .git_exclude(false)
+    let walker = crate::load::repository_walk(dir)
         .sort_by_file_path(|a, b| a.cmp(b))
         .build();
     for entry in walker.flatten() {
