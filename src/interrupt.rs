@@ -11,17 +11,44 @@
 //! file is complete), never between a rename and its bookkeeping.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
 
 /// Paths to delete if the run is interrupted now.
 static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+/// Whether the program asked for the handler ([`install`]).
+static WANTED: AtomicBool = AtomicBool::new(false);
+
+/// The handler is set at most once, by the first temporary registered.
+static SET: Once = Once::new();
+
 /// Exit code after an interruption (128 + SIGINT).
 pub const INTERRUPTED: i32 = 130;
 
-/// Install the handler; called once by `main`. A library user that never
+/// Ask for the handler; called once by `main`. A library user that never
 /// calls it keeps the default signal behaviour.
+///
+/// The handler itself is set when the first temporary is registered: it
+/// lives on a thread of its own, and a run that writes no file (a compile
+/// to standard output, a validation, a replay) has nothing for it to clean
+/// up, so it is spared the thread and the memory the thread's heap takes.
+/// Until then an interruption ends the run the default way, which leaves
+/// no file behind because none has been started.
 pub fn install() {
+    WANTED.store(true, Ordering::Relaxed);
+}
+
+/// Set the handler if the program asked for one and it is not set yet.
+/// Called before a temporary is registered, outside the lock the handler
+/// takes.
+fn arm() {
+    if WANTED.load(Ordering::Relaxed) {
+        SET.call_once(set_handler);
+    }
+}
+
+fn set_handler() {
     // Failing to install (a handler already set by an embedding program)
     // only loses the clean-up, not correctness: writes stay atomic.
     let _ = ctrlc::set_handler(|| {
@@ -49,6 +76,7 @@ impl InFlight {
     /// all under the lock: once the handler has cleaned up, nothing can
     /// create a new temporary before the process exits.
     pub fn create_file(path: &Path) -> std::io::Result<(std::fs::File, Self)> {
+        arm();
         let mut list = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
@@ -64,6 +92,7 @@ impl InFlight {
     }
 
     pub fn register(path: &Path) -> Self {
+        arm();
         let mut list = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
         list.push(path.to_path_buf());
         InFlight {

@@ -262,11 +262,15 @@ pub fn lower(
 
 /// Run the parsed command line; returns the process exit status.
 pub fn run(cli: &Cli) -> u8 {
-    if let Some(jobs) = cli.jobs {
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs.max(1))
-            .build_global();
-    }
+    // The thread that runs the command is one of the pool's workers: every
+    // parallel step is forked from it and waits for its parts, so a thread
+    // of its own would only sit idle beside it, and each thread costs the
+    // allocator a heap of fresh pages the kernel must zero. `--jobs 1`
+    // then runs on this thread alone.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(cli.jobs.map_or(0, |jobs| jobs.max(1)))
+        .use_current_thread()
+        .build_global();
     let out = Output::new(cli);
     match &cli.command {
         Command::Validate(args) => validate::run(cli, args, &out),

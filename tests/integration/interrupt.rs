@@ -153,7 +153,7 @@ fn interrupt_everywhere(prepare: &dyn Fn(&Path), args: &[&str], output: &str, pe
         }
         if signal == "-INT" {
             // Killed outright only if the signal came before the handler
-            // was installed, when nothing can have been written yet.
+            // was installed, with the first temporary: nothing written yet.
             assert!(
                 matches!(code, Some(130 | 0 | 1)) || (code.is_none() && now == before),
                 "SIGINT after {delay:?}: exit code {code:?}"
