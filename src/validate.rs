@@ -118,52 +118,68 @@ fn check(loaded: load::Loaded, project: &Project, profile: Profile, today: time:
 
 /// Refuse fixtures that hold checksum-valid NHS numbers outside the 999
 /// test range (STH400): fixtures live in git, patient identifiers must not.
+/// The fixtures checked are the ones `stetho test` replays, read the way
+/// it reads them (`.gz` decompressed), line by line.
 fn scan_fixtures(dir: &Path, files: &mut Vec<Arc<SourceFile>>, out: &mut Vec<Diagnostic>) {
-    let walker = crate::load::repository_walk(dir)
-        .sort_by_file_path(|a, b| a.cmp(b))
-        .build();
-    for entry in walker.flatten() {
-        let path = entry.path();
-        let event_file = matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("ndjson" | "json" | "jsonl")
-        );
-        if !event_file || !entry.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
-        let Ok(bytes) = std::fs::read(path) else {
-            continue;
-        };
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let found = crate::eval::nhs::real_looking(&text);
-        if found.is_empty() {
-            continue;
-        }
-        // The snippet shown under each finding comes from the fixture text
-        // with the identifiers' digits masked (same byte offsets), so no
-        // report or CI log repeats a possible patient identifier.
-        let mut masked_text = text.into_bytes();
-        for &(start, len, _) in &found {
-            for b in &mut masked_text[start..start + len] {
-                if b.is_ascii_digit() {
-                    *b = b'*';
-                }
+    for path in crate::fixture::discover::event_files(dir) {
+        let display = crate::source::display_path(&path);
+        let scan = match crate::fixture::real_looking_nhs_numbers(&path) {
+            Ok(scan) => scan,
+            Err(e) => {
+                let file = SourceFile::new(&path, display, String::new());
+                // Unread is unchecked: it may hold anything.
+                out.push(
+                    Diagnostic::error(
+                        "STH009",
+                        format!("fixture cannot be read to check it for NHS numbers: {e}"),
+                    )
+                    .in_file(&file)
+                    .help("repair or remove the file; `stetho test` cannot replay it either"),
+                );
+                files.push(file);
+                continue;
             }
+        };
+        if scan.found.is_empty() {
+            continue;
         }
-        let text = String::from_utf8_lossy(&masked_text).into_owned();
-        let file = SourceFile::new(path, crate::source::display_path(path), text);
-        for (start, len, digits) in found {
-            out.push(
+        // The snippet under each finding comes from the lines that hold
+        // one, with the identifiers' digits masked (same byte offsets), so
+        // no report or CI log repeats a possible patient identifier. Other
+        // lines are left empty: the numbers and columns stay those of the
+        // file without keeping the whole fixture in memory.
+        let last_line = scan.found.iter().map(|f| f.line).max().unwrap_or(1);
+        let mut text = String::new();
+        let mut line_starts = Vec::with_capacity(last_line);
+        for line in 1..=last_line {
+            line_starts.push(text.len());
+            if let Some(masked) = scan.masked_lines.get(&line) {
+                text.push_str(masked);
+            }
+            text.push('\n');
+        }
+        let file = SourceFile::new(&path, display, text);
+        for found in &scan.found {
+            let message = format!(
+                "fixture holds a checksum-valid NHS number outside the 999 test range ({})",
+                found.masked
+            );
+            let diagnostic = if scan.masked_lines.contains_key(&found.line) {
+                let start = line_starts[found.line - 1] + found.column - 1;
+                Diagnostic::error("STH400", message)
+                    .at(&file, crate::source::Span::new(start, start + found.len))
+                    .label("possible patient identifier")
+            } else {
+                // A line too long to show: its position is in the message.
                 Diagnostic::error(
                     "STH400",
-                    format!(
-                        "fixture holds a checksum-valid NHS number outside the 999 test range ({})",
-                        crate::eval::nhs::masked(&digits)
-                    ),
+                    format!("{message} at line {}, byte {}", found.line, found.column),
                 )
-                .at(&file, crate::source::Span::new(start, start + len))
-                .label("possible patient identifier")
-                .help("replace it with a synthetic number from the never-issued 999 range"),
+                .in_file(&file)
+            };
+            out.push(
+                diagnostic
+                    .help("replace it with a synthetic number from the never-issued 999 range"),
             );
         }
         files.push(file);

@@ -174,18 +174,7 @@ fn event_files(inputs: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
             files.push(input.clone());
             continue;
         }
-        let walker = ignore::WalkBuilder::new(input)
-            .standard_filters(false)
-            .hidden(true)
-            .sort_by_file_path(|a, b| a.cmp(b))
-            .build();
-        files.extend(
-            walker
-                .flatten()
-                .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-                .map(|e| e.into_path())
-                .filter(|p| crate::fixture::discover::is_event_file(p)),
-        );
+        files.extend(crate::fixture::discover::event_files(input));
     }
     files
 }

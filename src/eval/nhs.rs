@@ -29,9 +29,16 @@ pub fn is_valid(digits: &[u8; 10]) -> bool {
 /// Every valid NHS number in `text`, in order of appearance (with repeats):
 /// byte offset, length as written (10, or 12 when grouped), digits.
 fn scan(text: &str) -> Vec<(usize, usize, [u8; 10])> {
-    let bytes = text.as_bytes();
+    scan_from(text.as_bytes(), 0)
+}
+
+/// [`scan`] over bytes, for numbers starting at `from` or later; the bytes
+/// before `from` are context only (a number must not continue a run of
+/// digits). What is found at an offset depends on the byte before it and
+/// the 13 from it, so a long text can be scanned in overlapping windows.
+fn scan_from(bytes: &[u8], from: usize) -> Vec<(usize, usize, [u8; 10])> {
     let mut found = Vec::new();
-    let mut i = 0;
+    let mut i = from;
     while i < bytes.len() {
         if !bytes[i].is_ascii_digit() || (i > 0 && bytes[i - 1].is_ascii_digit()) {
             i += 1;
@@ -86,11 +93,22 @@ fn candidate(s: &[u8]) -> Option<([u8; 10], usize)> {
 /// offsets: numbers that may belong to real patients. Fixtures must only
 /// hold 999-range test numbers.
 pub fn real_looking(text: &str) -> Vec<(usize, usize, [u8; 10])> {
-    scan(text)
+    real_looking_from(text.as_bytes(), 0)
+}
+
+/// [`real_looking`] over bytes (any encoding: the digits and separators
+/// are ASCII), for numbers starting at `from` or later, the bytes before
+/// it being context (see [`scan_from`]).
+pub fn real_looking_from(bytes: &[u8], from: usize) -> Vec<(usize, usize, [u8; 10])> {
+    scan_from(bytes, from)
         .into_iter()
         .filter(|(_, _, digits)| digits[..3] != [9, 9, 9])
         .collect()
 }
+
+/// The longest a number is as written, plus the byte after it that must
+/// not be a digit: what a window must hold past a start it decides.
+pub const LOOKAHEAD: usize = 13;
 
 /// An NHS number with all but its last three digits hidden, for messages
 /// that must not repeat patient identifiers.
@@ -124,6 +142,14 @@ mod tests {
         assert_eq!((found[0].0, found[0].1), (22, 10));
         assert_eq!(found[1].1, 12);
         assert_eq!(masked(&found[0].2), "*******919");
+    }
+
+    #[test]
+    fn context_before_the_start_is_read_not_searched() {
+        // The digit before offset 1 makes `434765919...` part of a longer run.
+        assert!(real_looking_from(b"99434765919", 1).is_empty());
+        assert_eq!(real_looking_from(b"x 9434765919", 2).len(), 1);
+        assert!(real_looking_from(b"9434765919 x", 1).is_empty());
     }
 
     #[test]

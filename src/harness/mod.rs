@@ -459,8 +459,8 @@ fn describe_rule_logsource(rules: &[RuleLogic], r: usize) -> String {
 fn replay_fixture(rules: &[RuleLogic], pipelines: &Pipelines, fixture: &Fixture) -> FixtureRun {
     let mut run = FixtureRun::default();
     match crate::fixture::real_looking_nhs_numbers(&fixture.path) {
-        Ok(found) => {
-            if let Some(first) = found.first() {
+        Ok(scan) => {
+            if let Some(first) = scan.found.first() {
                 run.error = Some(format!(
                     "refused: line {} holds a checksum-valid NHS number outside the 999 test range ({}); use synthetic 999-range numbers or `stetho fixture scrub`",
                     first.line, first.masked

@@ -114,23 +114,24 @@ fn a_missing_fixture_and_a_rule_without_positive_test_fail() {
     assert!(run.stdout.contains("no positive test"), "{}", run.stdout);
 }
 
-#[test]
-fn fixtures_with_real_looking_nhs_numbers_are_refused() {
-    let dir = project_copy();
-    let fixture = dir
-        .path()
-        .join("test-events/exfiltration/nhs_numbers_in_command_line_tp.ndjson");
+/// The shipped fixture that NHS number rules are tested on, and its text
+/// with a real-looking NHS number added on line 2: 943 476 5919 is
+/// checksum-valid and outside the never-issued 999 range.
+fn fixture_with_leaked_nhs_number(project: &std::path::Path) -> (std::path::PathBuf, String) {
+    let fixture = project.join("test-events/exfiltration/nhs_numbers_in_command_line_tp.ndjson");
     let text = std::fs::read_to_string(&fixture).expect("read");
-    // 943 476 5919 is checksum-valid and outside the never-issued 999 range.
     let leaked = text.replacen(
         "\"DeviceName\"",
         "\"Note\":\"patient 943 476 5919\",\"DeviceName\"",
         1,
     );
     assert_ne!(leaked, text);
-    std::fs::write(&fixture, leaked).expect("write");
+    (fixture, leaked)
+}
 
-    let run = stetho_in(dir.path(), &["test"]);
+/// `stetho test` refuses the leaked fixture at its line 2.
+fn assert_test_refuses_line_2(project: &std::path::Path) {
+    let run = stetho_in(project, &["test"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
         run.stdout
@@ -138,6 +139,14 @@ fn fixtures_with_real_looking_nhs_numbers_are_refused() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn fixtures_with_real_looking_nhs_numbers_are_refused() {
+    let dir = project_copy();
+    let (fixture, leaked) = fixture_with_leaked_nhs_number(dir.path());
+    std::fs::write(&fixture, leaked).expect("write");
+    assert_test_refuses_line_2(dir.path());
 
     let run = stetho_in(dir.path(), &["validate", "--format", "json"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
@@ -156,6 +165,57 @@ fn fixtures_with_real_looking_nhs_numbers_are_refused() {
     let human = stetho_in(dir.path(), &["validate"]);
     assert!(human.stdout.contains("*** *** ****"), "{}", human.stdout);
     assert!(!human.stdout.contains("943 476 5919"), "{}", human.stdout);
+}
+
+#[test]
+fn gzipped_fixtures_are_checked_for_nhs_numbers_as_they_are_replayed() {
+    use std::io::Write as _;
+    let dir = project_copy();
+    let (plain, leaked) = fixture_with_leaked_nhs_number(dir.path());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(leaked.as_bytes()).expect("compress");
+    std::fs::write(
+        plain.with_extension("ndjson.gz"),
+        gz.finish().expect("compress"),
+    )
+    .expect("write");
+    std::fs::remove_file(&plain).expect("remove");
+    let rule = dir
+        .path()
+        .join("detections/exfiltration/nhs_numbers_in_command_line.yml");
+    let yaml = std::fs::read_to_string(&rule).expect("read");
+    std::fs::write(
+        &rule,
+        yaml.replace(
+            "nhs_numbers_in_command_line_tp.ndjson",
+            "nhs_numbers_in_command_line_tp.ndjson.gz",
+        ),
+    )
+    .expect("write");
+
+    assert_test_refuses_line_2(dir.path());
+    let run = stetho_in(dir.path(), &["validate", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let found: Vec<_> = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["code"] == "STH400")
+        .collect();
+    assert_eq!(found.len(), 1, "{}", run.stdout);
+    assert_eq!(
+        found[0]["file"],
+        "test-events/exfiltration/nhs_numbers_in_command_line_tp.ndjson.gz"
+    );
+    assert_eq!(found[0]["line"], 2);
+    let second_line = leaked.lines().nth(1).expect("two lines");
+    let column = second_line[..second_line.find("943 476").expect("leaked")]
+        .chars()
+        .count()
+        + 1;
+    assert_eq!(found[0]["column"], column);
+    assert!(!run.stdout.contains("943 476 5919"), "{}", run.stdout);
 }
 
 /// A copy of the small plain-Sigma project in tests/harness/project.
