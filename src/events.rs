@@ -15,6 +15,8 @@ use serde_json::Value;
 
 use crate::limits::{MAX_EVENT_DEPTH, MAX_LINE_BYTES};
 
+mod encoding;
+
 /// A JSON parse error as a message; nesting past serde_json's recursion
 /// limit is named as the limit it is.
 pub fn json_error(e: &serde_json::Error) -> String {
@@ -70,8 +72,10 @@ impl<'a> Item<'a> {
     }
 }
 
-/// Open a path (`-` for stdin), decompressing `.gz`. `progress` advances
-/// with the (compressed) bytes read, for a progress bar on a terminal.
+/// Open a path (`-` for stdin), decompressing `.gz`, and read it as UTF-8
+/// whatever byte order mark it starts with (see [`encoding`]). `progress`
+/// advances with the (compressed) bytes read, for a progress bar on a
+/// terminal.
 pub fn open(
     path: &Path,
     progress: Option<&indicatif::ProgressBar>,
@@ -86,14 +90,12 @@ pub fn open(
         None => raw,
     };
     let gz = path.extension().is_some_and(|e| e == "gz");
-    Ok(if gz {
-        Box::new(BufReader::with_capacity(
-            1 << 16,
-            flate2::read::MultiGzDecoder::new(raw),
-        ))
+    let text: Box<dyn Read + Send> = if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(raw))
     } else {
-        Box::new(BufReader::with_capacity(1 << 16, raw))
-    })
+        raw
+    };
+    encoding::decoded(BufReader::with_capacity(1 << 16, text))
 }
 
 /// Read every item of an input, calling `sink` for each; stops early when

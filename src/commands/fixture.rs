@@ -22,16 +22,18 @@ fn warn(message: &str) {
     let _ = writeln!(std::io::stderr().lock(), "warning: {message}");
 }
 
+/// An export or recording (`-`: stdin) as events are read everywhere:
+/// `.gz` decompressed, UTF-16 and byte order marks decoded to UTF-8.
 fn read_input(path: &Path) -> Result<Vec<u8>, String> {
-    let shown = crate::source::display_path(path);
-    let mut bytes = Vec::new();
-    if path.as_os_str() == "-" {
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("stdin: {e}"))?;
+    let shown = if path.as_os_str() == "-" {
+        "stdin".to_string()
     } else {
-        bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
-    }
+        crate::source::display_path(path)
+    };
+    let mut bytes = Vec::new();
+    crate::events::open(path, None)
+        .and_then(|mut input| input.read_to_end(&mut bytes))
+        .map_err(|e| format!("{shown}: {e}"))?;
     Ok(bytes)
 }
 

@@ -117,10 +117,10 @@ fn nth_entry_span(text: &str, n: usize) -> Span {
     let mut offset = 0;
     let mut seen = 0;
     for line in text.split_inclusive('\n') {
-        let trimmed = line.trim();
+        let trimmed = line.trim_matches(is_list_padding);
         if !trimmed.is_empty() && !trimmed.starts_with('#') {
             if seen == n {
-                let start = offset + (line.len() - line.trim_start().len());
+                let start = offset + (line.len() - line.trim_start_matches(is_list_padding).len());
                 return Span::new(start, start + trimmed.len());
             }
             seen += 1;
@@ -130,10 +130,17 @@ fn nth_entry_span(text: &str, n: usize) -> Span {
     Span::new(text.len(), text.len())
 }
 
+/// What surrounds a list value and is not part of it: whitespace, and the
+/// byte order mark Windows editors put before the first line (kept, it
+/// would make the first value one that no event holds).
+fn is_list_padding(c: char) -> bool {
+    c.is_whitespace() || c == '\u{feff}'
+}
+
 /// The values of one list file.
 pub fn parse_list(text: &str) -> Vec<String> {
     text.lines()
-        .map(str::trim)
+        .map(|line| line.trim_matches(is_list_padding))
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(str::to_string)
         .collect()
@@ -1162,6 +1169,22 @@ mod tests {
             &file.text[span.start..span.end],
             format!("v{MAX_LIST_ENTRIES}")
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_value() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("hosts.txt"), "\u{feff}pacs-01\r\npacs-02\n")
+            .expect("write");
+        std::fs::write(dir.path().join("notes.txt"), "\u{feff}# a comment\nvalue\n")
+            .expect("write");
+        let lists = Lists::load(dir.path()).expect("loads");
+        assert_eq!(
+            lists.get("hosts"),
+            Some(&["pacs-01".to_string(), "pacs-02".to_string()][..])
+        );
+        assert_eq!(lists.get("notes"), Some(&["value".to_string()][..]));
+        assert_eq!(nth_entry_span("\u{feff}# c\nvalue\n", 0), Span::new(7, 12));
     }
 
     #[test]

@@ -87,7 +87,12 @@ impl SourceFile {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let column = self.text[line_starts[line]..offset].chars().count() + 1;
+        let mut column = self.text[line_starts[line]..offset].chars().count() + 1;
+        // A byte order mark (Windows editors write one) is no character an
+        // editor shows or counts: `title` on the first line is column 1.
+        if line == 0 && offset > 0 && self.text.starts_with('\u{feff}') {
+            column -= 1;
+        }
         LineCol {
             line: line + 1,
             column,
@@ -160,6 +165,20 @@ fn below<'p>(path: &'p Path, dir: &Path) -> Option<&'p Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_byte_order_mark_takes_no_column() {
+        let file = SourceFile::new(
+            Path::new("r.yml"),
+            "r.yml".into(),
+            "\u{feff}title: t\nid: x\n".into(),
+        );
+        let title = file.text.find("title").expect("title");
+        assert_eq!(file.line_col(title), LineCol { line: 1, column: 1 });
+        assert_eq!(file.line_col(title + 5), LineCol { line: 1, column: 6 });
+        let id = file.text.find("id").expect("id");
+        assert_eq!(file.line_col(id), LineCol { line: 2, column: 1 });
+    }
 
     #[test]
     fn below_agrees_with_strip_prefix() {

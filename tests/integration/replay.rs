@@ -42,18 +42,22 @@ fn defender_shaped_fixture_through_the_pipeline() {
     assert!(run.stderr.contains("replayed 4 events"), "{}", run.stderr);
 }
 
+/// `stetho replay` of the whoami rule over Sigma-shaped events, as JSON
+/// Lines; the inputs follow.
+const WHOAMI_SIGMA: [&str; 8] = [
+    "replay",
+    "--no-config",
+    "--rules",
+    "tests/replay/whoami_sigma.yml",
+    "--format",
+    "jsonl",
+    "--schema",
+    "sigma",
+];
+
 #[test]
 fn json_arrays_stdin_and_gzip() {
-    let args = [
-        "replay",
-        "--no-config",
-        "--rules",
-        "tests/replay/whoami_sigma.yml",
-        "--format",
-        "jsonl",
-        "--schema",
-        "sigma",
-    ];
+    let args = WHOAMI_SIGMA;
     let mut with_file = args.to_vec();
     with_file.push("tests/replay/sigma_events.json");
     let run = stetho(&with_file);
@@ -88,6 +92,85 @@ fn json_arrays_stdin_and_gzip() {
         b"{\"Image\":\"whoami.exe\",\"OriginalFileName\":\"whoami.exe\",\"CommandLine\":\"x /priv\"}\n",
     );
     assert_eq!(jsonl(&run.stdout).len(), 1);
+}
+
+#[test]
+fn exports_saved_by_windows_tools_replay_as_plain_utf8() {
+    let plain =
+        std::fs::read_to_string(root().join("tests/replay/sigma_events.json")).expect("read");
+    // The same events as NDJSON, one per line.
+    let as_lines: String = plain
+        .lines()
+        .map(|l| l.trim().trim_end_matches(','))
+        .filter(|l| l.starts_with('{'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let utf16 = |text: &str, big_endian: bool| -> Vec<u8> {
+        let mut bytes = if big_endian {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
+        for unit in text.encode_utf16() {
+            bytes.extend(if big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            });
+        }
+        bytes
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in [
+        ("array.json", plain.as_str()),
+        ("lines.ndjson", as_lines.as_str()),
+    ] {
+        let write = |variant: &str, bytes: &[u8]| {
+            std::fs::write(dir.path().join(format!("{variant}-{name}")), bytes).expect("write");
+        };
+        write("plain", text.as_bytes());
+        write("bom", &[&[0xEF, 0xBB, 0xBF][..], text.as_bytes()].concat());
+        write("utf16le", &utf16(text, false));
+        write("utf16be", &utf16(text, true));
+    }
+    let hits_of = |name: &str| -> Vec<(u64, u64)> {
+        let path = dir.path().join(name);
+        let mut args = WHOAMI_SIGMA.to_vec();
+        args.push(path.to_str().expect("utf-8"));
+        let run = stetho(&args);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(" 0 malformed"),
+            "{name}: {}",
+            run.stderr
+        );
+        jsonl(&run.stdout)
+            .iter()
+            .map(|h| {
+                (
+                    h["line"].as_u64().unwrap_or(0),
+                    h["index"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect()
+    };
+    for base in ["array.json", "lines.ndjson"] {
+        let expected = hits_of(&format!("plain-{base}"));
+        assert_eq!(expected.len(), 2, "{base}");
+        for variant in ["bom", "utf16le", "utf16be"] {
+            assert_eq!(
+                hits_of(&format!("{variant}-{base}")),
+                expected,
+                "{variant}-{base}"
+            );
+        }
+    }
+    // From standard input too.
+    let bom_lines = [&[0xEF, 0xBB, 0xBF][..], as_lines.as_bytes()].concat();
+    let mut args = WHOAMI_SIGMA.to_vec();
+    args.push("-");
+    let run = stetho_with_stdin(&args, &bom_lines);
+    assert_eq!(jsonl(&run.stdout).len(), 2, "{}", run.stderr);
 }
 
 #[test]
