@@ -301,11 +301,22 @@ pub fn load_bytes(path: &Path, bytes: Vec<u8>) -> FileResult {
             let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
             // Point at the first bad byte in the lossy text (same offset: every
             // byte before it was valid).
+            // Windows PowerShell 5 saves UTF-16 by default (`>`, `Out-File`,
+            // `Set-Content -Encoding Unicode`): say so, the fix is one option.
+            let utf16 =
+                e.as_bytes().starts_with(&[0xFF, 0xFE]) || e.as_bytes().starts_with(&[0xFE, 0xFF]);
             let file = SourceFile::new(path, display, lossy);
-            let d = Diagnostic::error("STH004", "file is not valid UTF-8")
-                .at(&file, Span::new(valid, valid + 1))
-                .label("invalid byte sequence here")
-                .help("save the file as UTF-8");
+            let d = if utf16 {
+                Diagnostic::error("STH004", "file is UTF-16, not UTF-8")
+                    .at(&file, Span::new(0, 1))
+                    .label("a UTF-16 byte order mark")
+                    .help("save the file as UTF-8 (in PowerShell: `Set-Content -Encoding utf8`, or `Out-File -Encoding utf8`)")
+            } else {
+                Diagnostic::error("STH004", "file is not valid UTF-8")
+                    .at(&file, Span::new(valid, valid + 1))
+                    .label("invalid byte sequence here")
+                    .help("save the file as UTF-8")
+            };
             return (Some(file), Vec::new(), vec![d]);
         }
     };

@@ -135,7 +135,7 @@ pub const REGISTRY: &[(Lint, Check)] = &[
             "STH004",
             "invalid-utf8",
             Error,
-            "The file is not valid UTF-8.",
+            "The file is not valid UTF-8 (a UTF-16 file, as Windows PowerShell 5 saves by default, is named as such).",
         ),
         Check::BuiltIn,
     ),
