@@ -1,7 +1,7 @@
 //! The shipped project: `stetho validate` on `detections/` with the
 //! repository's stetho.toml (healthcare profile) is clean.
 
-use crate::common::stetho;
+use crate::common::{root, stetho};
 
 #[test]
 fn shipped_detections_validate_clean() {
@@ -150,4 +150,44 @@ fn personal_git_excludes_hide_no_rule() {
     let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");
     assert_eq!(report["files"], 1, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+/// The pre-commit hooks run for the files they check: the validate hooks
+/// for fixtures too (they refuse NHS numbers in recordings), gzipped ones
+/// included.
+#[test]
+fn pre_commit_hooks_run_for_the_files_they_check() {
+    let text = std::fs::read_to_string(root().join(".pre-commit-hooks.yaml")).expect("read");
+    let loaded = stetho::source::yaml::load(&text);
+    let hooks = loaded
+        .documents
+        .first()
+        .and_then(|d| d.as_seq())
+        .expect("a list of hooks");
+    let files_of = |id: &str| -> regex::Regex {
+        let hook = hooks
+            .iter()
+            .find(|h| h.get("id").and_then(|i| i.as_str()) == Some(id))
+            .unwrap_or_else(|| panic!("no hook {id}"));
+        let pattern = hook.get("files").and_then(|f| f.as_str()).expect("files");
+        regex::Regex::new(pattern).expect("a regex")
+    };
+    let rule = "detections/ehr/break_glass.yml";
+    let fixtures = [
+        "test-events/ehr/access_tp.ndjson",
+        "test-events/ehr/export.json",
+        "test-events/ehr/day.jsonl",
+        "test-events/ehr/week.ndjson.gz",
+    ];
+    for id in ["stetho-validate", "stetho-validate-strict", "stetho-test"] {
+        let files = files_of(id);
+        for path in std::iter::once(rule).chain(fixtures) {
+            assert!(files.is_match(path), "{id} does not run for {path}");
+        }
+        for path in ["lists/hosts.txt", "stetho.toml"] {
+            assert!(files.is_match(path), "{id} does not run for {path}");
+        }
+    }
+    let fmt = files_of("stetho-fmt");
+    assert!(fmt.is_match(rule) && !fmt.is_match(fixtures[0]));
 }
