@@ -101,6 +101,10 @@ fn check(loaded: load::Loaded, project: &Project, profile: Profile, today: time:
     };
     diagnostics.extend(lint::run(&loaded.rules, &ctx));
     let mut files = loaded.files;
+    scan_sources(&files, &mut diagnostics);
+    if project.root.is_some() {
+        scan_lists(&project.lists, &mut diagnostics);
+    }
     if project.root.is_some() && project.fixtures.is_dir() {
         scan_fixtures(&project.fixtures, &mut files, &mut diagnostics);
         let discovered = crate::fixture::discover::discover(&project.fixtures);
@@ -113,6 +117,76 @@ fn check(loaded: load::Loaded, project: &Project, profile: Profile, today: time:
         files,
         rules: loaded.rules,
         diagnostics,
+    }
+}
+
+/// Refuse rule files that hold checksum-valid NHS numbers outside the 999
+/// test range (STH403), in values, descriptions or comments alike: rules
+/// are committed to git, and patient identifiers must not be.
+fn scan_sources(files: &[Arc<SourceFile>], out: &mut Vec<Diagnostic>) {
+    for file in files {
+        report_nhs_numbers(file, "rule file", out);
+    }
+}
+
+/// [`scan_sources`] for the value lists (`lists/*.txt`), which compile into
+/// the deployed queries as well. A list that cannot be read is reported
+/// where the lists are loaded.
+fn scan_lists(dir: &Path, out: &mut Vec<Diagnostic>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let Ok(text) = crate::limits::read_bounded_string(
+            &path,
+            crate::limits::MAX_LIST_FILE_BYTES,
+            "value lists",
+        ) else {
+            continue;
+        };
+        let file = SourceFile::new(&path, crate::source::display_path(&path), text);
+        report_nhs_numbers(&file, "value list", out);
+    }
+}
+
+/// STH403 for each real-looking NHS number in `file`, shown in a copy of
+/// the file whose numbers are masked, so that no report or CI log repeats
+/// a possible patient identifier.
+fn report_nhs_numbers(file: &SourceFile, what: &str, out: &mut Vec<Diagnostic>) {
+    let found = crate::eval::nhs::real_looking_standalone(&file.text);
+    if found.is_empty() {
+        return;
+    }
+    let mut masked = file.text.clone().into_bytes();
+    for &(start, len, _) in &found {
+        for b in &mut masked[start..start + len] {
+            if b.is_ascii_digit() {
+                *b = b'*';
+            }
+        }
+    }
+    // Only ASCII digits were replaced, by an ASCII byte: still UTF-8.
+    let masked = String::from_utf8(masked).unwrap_or_default();
+    let shown = SourceFile::new(&file.path, file.display.clone(), masked);
+    for (start, len, digits) in found {
+        out.push(
+            Diagnostic::error(
+                "STH403",
+                format!(
+                    "{what} holds a checksum-valid NHS number outside the 999 test range ({})",
+                    crate::eval::nhs::masked(&digits)
+                ),
+            )
+            .at(&shown, crate::source::Span::new(start, start + len))
+            .label("possible patient identifier")
+            .help("use a synthetic number from the never-issued 999 range; identifiers a rule must know belong in the SIEM (a Sentinel watchlist), not in git"),
+        );
     }
 }
 

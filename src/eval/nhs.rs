@@ -96,6 +96,25 @@ pub fn real_looking(text: &str) -> Vec<(usize, usize, [u8; 10])> {
     real_looking_from(text.as_bytes(), 0)
 }
 
+/// [`real_looking`] for text that people write rather than systems record
+/// (rules, value lists): a number must also stand apart from letters, so
+/// that the decimal runs inside identifiers such as UUIDs
+/// (`...-afe6-9598926222c1`) are not taken for one.
+pub fn real_looking_standalone(text: &str) -> Vec<(usize, usize, [u8; 10])> {
+    let bytes = text.as_bytes();
+    real_looking(text)
+        .into_iter()
+        .filter(|&(start, len, _)| {
+            let before = start.checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(start + len).copied();
+            ![before, after]
+                .into_iter()
+                .flatten()
+                .any(|b| b.is_ascii_alphanumeric())
+        })
+        .collect()
+}
+
 /// [`real_looking`] over bytes (any encoding: the digits and separators
 /// are ASCII), for numbers starting at `from` or later, the bytes before
 /// it being context (see [`scan_from`]).
@@ -142,6 +161,15 @@ mod tests {
         assert_eq!((found[0].0, found[0].1), (22, 10));
         assert_eq!(found[1].1, 12);
         assert_eq!(masked(&found[0].2), "*******919");
+    }
+
+    #[test]
+    fn standalone_numbers_exclude_runs_inside_identifiers() {
+        let text = "id: 220457c1-1c9f-4c2e-afe6-9598926222c1\nnote: 943 476 5919, x9434765919";
+        let found = real_looking_standalone(text);
+        assert_eq!(found.len(), 1);
+        assert_eq!(&text[found[0].0..found[0].0 + found[0].1], "943 476 5919");
+        assert_eq!(real_looking(text).len(), 3);
     }
 
     #[test]

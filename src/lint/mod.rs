@@ -9,7 +9,8 @@
 //! - `STH1xx` schema and metadata (Sigma attributes, the healthcare block),
 //! - `STH2xx` detection items and values,
 //! - `STH3xx` conditions, correlations and filters,
-//! - `STH4xx` fixtures (reported by validate's fixture scan).
+//! - `STH4xx` patient identifiers and fixtures (reported by validate's
+//!   scans of fixtures, rule files and value lists).
 //!
 //! A check receives one rule (or the whole set for cross-rule checks) and
 //! pushes [`Diagnostic`]s; it never prints and never stops the run.
@@ -277,6 +278,15 @@ pub const REGISTRY: &[(Lint, Check)] = &[
             "fixture-header-twice",
             Error,
             "A fixture has both a first-line header and a sidecar header.",
+        ),
+        Check::BuiltIn,
+    ),
+    (
+        lint(
+            "STH403",
+            "real-nhs-number-in-rule-or-list",
+            Error,
+            "A rule file or value list holds a checksum-valid NHS number outside the 999 test range.",
         ),
         Check::BuiltIn,
     ),

@@ -218,6 +218,57 @@ fn gzipped_fixtures_are_checked_for_nhs_numbers_as_they_are_replayed() {
     assert!(!run.stdout.contains("943 476 5919"), "{}", run.stdout);
 }
 
+#[test]
+fn rules_and_value_lists_with_real_looking_nhs_numbers_are_refused() {
+    let dir = project_copy();
+    let list = dir.path().join("lists/approved_integration_binaries.txt");
+    let text = std::fs::read_to_string(&list).expect("read");
+    std::fs::write(
+        &list,
+        format!("{text}# patient 943 476 5919 asked for this\n"),
+    )
+    .expect("write");
+    let rule = dir
+        .path()
+        .join("detections/exfiltration/nhs_numbers_in_command_line.yml");
+    let yaml = std::fs::read_to_string(&rule).expect("read");
+    let leaked = yaml.replacen("(9990000018)", "(9434765919)", 1);
+    assert_ne!(leaked, yaml);
+    std::fs::write(&rule, leaked).expect("write");
+
+    let run = stetho_in(dir.path(), &["validate", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let found: Vec<(String, String)> = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["code"] == "STH403")
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap_or_default().to_string(),
+                d["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(found.len(), 2, "{}", run.stdout);
+    assert_eq!(
+        found[0].0,
+        "detections/exfiltration/nhs_numbers_in_command_line.yml"
+    );
+    assert!(found[0].1.starts_with("rule file holds"), "{}", found[0].1);
+    assert_eq!(found[1].0, "lists/approved_integration_binaries.txt");
+    assert!(found[1].1.starts_with("value list holds"), "{}", found[1].1);
+    let human = stetho_in(dir.path(), &["validate"]);
+    for out in [&run.stdout, &human.stdout] {
+        assert!(
+            !out.contains("9434765919") && !out.contains("943 476 5919"),
+            "{out}"
+        );
+    }
+    assert!(human.stdout.contains("(**********)"), "{}", human.stdout);
+}
+
 /// A copy of the small plain-Sigma project in tests/harness/project.
 fn harness_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
