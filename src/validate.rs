@@ -85,11 +85,11 @@ fn check(loaded: load::Loaded, project: &Project, profile: Profile, today: time:
         );
     }
     let fields = FieldCatalogues::load(project.root.as_ref().map(|_| project.fields.as_path()));
-    let lists = match load_lists(project) {
-        Ok(lists) => lists.names(),
+    let (lists, list_files) = match load_lists(project) {
+        Ok((lists, files)) => (lists.names(), files),
         Err(e) => {
             diagnostics.push(list_diagnostic(&e));
-            BTreeSet::new()
+            (BTreeSet::new(), Vec::new())
         }
     };
     let ctx = Context {
@@ -101,9 +101,11 @@ fn check(loaded: load::Loaded, project: &Project, profile: Profile, today: time:
     };
     diagnostics.extend(lint::run(&loaded.rules, &ctx));
     let mut files = loaded.files;
-    scan_sources(&files, &mut diagnostics);
-    if project.root.is_some() {
-        scan_lists(&project.lists, &mut diagnostics);
+    for file in &files {
+        report_nhs_numbers(file, "rule file", &mut diagnostics);
+    }
+    for file in &list_files {
+        report_nhs_numbers(file, "value list", &mut diagnostics);
     }
     if project.root.is_some() && project.fixtures.is_dir() {
         scan_fixtures(&project.fixtures, &mut files, &mut diagnostics);
@@ -120,57 +122,18 @@ fn check(loaded: load::Loaded, project: &Project, profile: Profile, today: time:
     }
 }
 
-/// Refuse rule files that hold checksum-valid NHS numbers outside the 999
-/// test range (STH403), in values, descriptions or comments alike: rules
-/// are committed to git, and patient identifiers must not be.
-fn scan_sources(files: &[Arc<SourceFile>], out: &mut Vec<Diagnostic>) {
-    for file in files {
-        report_nhs_numbers(file, "rule file", out);
-    }
-}
-
-/// [`scan_sources`] for the value lists (`lists/*.txt`), which compile into
-/// the deployed queries as well. A list that cannot be read is reported
-/// where the lists are loaded.
-fn scan_lists(dir: &Path, out: &mut Vec<Diagnostic>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut paths: Vec<_> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-        .collect();
-    paths.sort();
-    for path in paths {
-        let Ok(text) = crate::limits::read_bounded_string(
-            &path,
-            crate::limits::MAX_LIST_FILE_BYTES,
-            "value lists",
-        ) else {
-            continue;
-        };
-        let file = SourceFile::new(&path, crate::source::display_path(&path), text);
-        report_nhs_numbers(&file, "value list", out);
-    }
-}
-
-/// STH403 for each real-looking NHS number in `file`, shown in a copy of
-/// the file whose numbers are masked, so that no report or CI log repeats
-/// a possible patient identifier.
+/// STH403 for each real-looking NHS number in a rule file or value list:
+/// they are committed to git like fixtures, and patient identifiers must
+/// not be, in values, descriptions or comments alike. Each is shown in a
+/// copy of the file whose numbers are masked, so that no report or CI log
+/// repeats a possible patient identifier.
 fn report_nhs_numbers(file: &SourceFile, what: &str, out: &mut Vec<Diagnostic>) {
     let found = crate::eval::nhs::real_looking_standalone(&file.text);
     if found.is_empty() {
         return;
     }
     let mut masked = file.text.clone().into_bytes();
-    for &(start, len, _) in &found {
-        for b in &mut masked[start..start + len] {
-            if b.is_ascii_digit() {
-                *b = b'*';
-            }
-        }
-    }
+    crate::eval::nhs::mask(&mut masked, &found);
     // Only ASCII digits were replaced, by an ASCII byte: still UTF-8.
     let masked = String::from_utf8(masked).unwrap_or_default();
     let shown = SourceFile::new(&file.path, file.display.clone(), masked);
@@ -264,15 +227,15 @@ fn scan_fixtures(dir: &Path, files: &mut Vec<Arc<SourceFile>>, out: &mut Vec<Dia
 /// they cannot be loaded.
 pub fn list_names(project: &Project) -> BTreeSet<String> {
     load_lists(project)
-        .map(|lists| lists.names())
+        .map(|(lists, _)| lists.names())
         .unwrap_or_default()
 }
 
-fn load_lists(project: &Project) -> Result<Lists, ListError> {
+fn load_lists(project: &Project) -> Result<(Lists, Vec<Arc<SourceFile>>), ListError> {
     if project.root.is_none() {
-        return Ok(Lists::default());
+        return Ok((Lists::default(), Vec::new()));
     }
-    Lists::load(&project.lists)
+    Lists::load_with_sources(&project.lists)
 }
 
 /// A list that cannot be loaded, as a finding on the list file.

@@ -125,6 +125,18 @@ pub fn real_looking_from(bytes: &[u8], from: usize) -> Vec<(usize, usize, [u8; 1
         .collect()
 }
 
+/// Hide the digits of each number `found` in `text` (same offsets), for
+/// reports that show the text around a possible patient identifier.
+pub fn mask(text: &mut [u8], found: &[(usize, usize, [u8; 10])]) {
+    for &(start, len, _) in found {
+        for b in &mut text[start..start + len] {
+            if b.is_ascii_digit() {
+                *b = b'*';
+            }
+        }
+    }
+}
+
 /// The longest a number is as written, plus the byte after it that must
 /// not be a digit: what a window must hold past a start it decides.
 pub const LOOKAHEAD: usize = 13;

@@ -55,13 +55,7 @@ pub fn decoded(mut input: BufReader<Box<dyn Read + Send>>) -> io::Result<Box<dyn
     }
     let start = Start::of(first);
     input.consume(start.mark_len());
-    Ok(match start {
-        Start::Utf16 { big_endian } => Box::new(BufReader::with_capacity(
-            1 << 16,
-            Utf16::new(Box::new(input), big_endian),
-        )),
-        Start::Plain | Start::Utf8Mark => Box::new(input),
-    })
+    Ok(as_utf8(start, input))
 }
 
 /// [`decoded`] for an input whose first read returned fewer bytes than a
@@ -78,13 +72,18 @@ fn short_start(mut input: Box<dyn Read + Send>) -> io::Result<Box<dyn BufRead + 
     let start = Start::of(&head);
     let rest: Box<dyn Read + Send> =
         Box::new(io::Cursor::new(head.split_off(start.mark_len())).chain(input));
-    Ok(match start {
+    Ok(as_utf8(start, BufReader::with_capacity(1 << 16, rest)))
+}
+
+/// `text`, past its mark, read as UTF-8.
+fn as_utf8(start: Start, text: BufReader<Box<dyn Read + Send>>) -> Box<dyn BufRead + Send> {
+    match start {
         Start::Utf16 { big_endian } => Box::new(BufReader::with_capacity(
             1 << 16,
-            Utf16::new(rest, big_endian),
+            Utf16::new(Box::new(text), big_endian),
         )),
-        Start::Plain | Start::Utf8Mark => Box::new(BufReader::with_capacity(1 << 16, rest)),
-    })
+        Start::Plain | Start::Utf8Mark => Box::new(text),
+    }
 }
 
 /// UTF-16 read as UTF-8. Unpaired surrogates and a trailing odd byte
@@ -92,22 +91,25 @@ fn short_start(mut input: Box<dyn Read + Send>) -> io::Result<Box<dyn BufRead + 
 struct Utf16 {
     inner: Box<dyn Read + Send>,
     big_endian: bool,
-    /// Bytes read but not decoded yet: an odd byte, or a high surrogate
-    /// whose low half is still to come.
-    carry: Vec<u8>,
+    /// Bytes read and not decoded yet: after a refill, at most an odd
+    /// byte or a high surrogate whose low half is still to come.
+    raw: Vec<u8>,
     /// UTF-8 decoded and not yet handed out, from `at`.
     out: Vec<u8>,
     at: usize,
     done: bool,
 }
 
+/// Bytes read from the UTF-16 input at a time.
+const CHUNK: usize = 1 << 15;
+
 impl Utf16 {
     fn new(inner: Box<dyn Read + Send>, big_endian: bool) -> Utf16 {
         Utf16 {
             inner,
             big_endian,
-            carry: Vec::new(),
-            out: Vec::new(),
+            raw: Vec::with_capacity(CHUNK + 4),
+            out: Vec::with_capacity(2 * CHUNK),
             at: 0,
             done: false,
         }
@@ -118,55 +120,58 @@ impl Utf16 {
         if self.done {
             return Ok(false);
         }
-        let mut raw = std::mem::take(&mut self.carry);
-        let kept = raw.len();
-        raw.resize(kept + (1 << 15), 0);
+        let kept = self.raw.len();
+        self.raw.resize(kept + CHUNK, 0);
         let read = loop {
-            match self.inner.read(&mut raw[kept..]) {
+            match self.inner.read(&mut self.raw[kept..]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
         };
-        raw.truncate(kept + read);
+        self.raw.truncate(kept + read);
         let end = read == 0;
-        let whole = raw.len() / 2 * 2;
-        let mut units: Vec<u16> = raw[..whole]
-            .chunks_exact(2)
-            .map(|pair| {
-                let pair = [pair[0], pair[1]];
-                if self.big_endian {
-                    u16::from_be_bytes(pair)
-                } else {
-                    u16::from_le_bytes(pair)
-                }
-            })
-            .collect();
-        let mut carry = raw[whole..].to_vec();
-        if !end && units.last().is_some_and(|u| (0xD800..0xDC00).contains(u)) {
-            let high = whole - 2;
-            carry = raw[high..].to_vec();
-            units.pop();
+        let mut whole = self.raw.len() / 2 * 2;
+        let big_endian = self.big_endian;
+        if !end
+            && whole >= 2
+            && (0xD800..0xDC00).contains(&unit(&self.raw[whole - 2..whole], big_endian))
+        {
+            whole -= 2;
         }
         self.out.clear();
         self.at = 0;
+        let units = self.raw[..whole]
+            .chunks_exact(2)
+            .map(|pair| unit(pair, big_endian));
         let mut utf8 = [0u8; 4];
         for c in char::decode_utf16(units) {
             let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
             self.out
                 .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
         }
+        self.raw.drain(..whole);
         if end {
-            if !carry.is_empty() {
+            if !self.raw.is_empty() {
                 let c = char::REPLACEMENT_CHARACTER;
                 self.out
                     .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                self.raw.clear();
             }
             self.done = true;
             return Ok(!self.out.is_empty());
         }
-        self.carry = carry;
         Ok(true)
+    }
+}
+
+/// One UTF-16 code unit from its two bytes.
+fn unit(pair: &[u8], big_endian: bool) -> u16 {
+    let pair = [pair[0], pair[1]];
+    if big_endian {
+        u16::from_be_bytes(pair)
+    } else {
+        u16::from_le_bytes(pair)
     }
 }
 

@@ -45,9 +45,17 @@ impl Lists {
     /// blank lines skipped, surrounding whitespace trimmed. A list over
     /// [`MAX_LIST_FILE_BYTES`] or [`MAX_LIST_ENTRIES`] is an error.
     pub fn load(dir: &Path) -> Result<Lists, ListError> {
+        Lists::load_with_sources(dir).map(|(lists, _)| lists)
+    }
+
+    /// [`Lists::load`], with the file each list was read from, for checks
+    /// of the text itself (validate's NHS number scan) without reading the
+    /// lists twice.
+    pub fn load_with_sources(dir: &Path) -> Result<(Lists, Vec<Arc<SourceFile>>), ListError> {
         let mut lists = BTreeMap::new();
+        let mut sources = Vec::new();
         let Ok(entries) = std::fs::read_dir(dir) else {
-            return Ok(Lists { lists });
+            return Ok((Lists { lists }, sources));
         };
         let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
         paths.sort();
@@ -65,15 +73,16 @@ impl Lists {
                     source,
                 },
             )?;
-            let values = parse_list(&text);
+            let file = SourceFile::new(&path, shown, text);
+            let values = parse_list(&file.text);
             if values.len() > MAX_LIST_ENTRIES {
-                let file = SourceFile::new(&path, shown, text);
                 let span = nth_entry_span(&file.text, MAX_LIST_ENTRIES);
                 return Err(ListError::TooManyEntries { file, span });
             }
             lists.insert(name.to_string(), values);
+            sources.push(file);
         }
-        Ok(Lists { lists })
+        Ok((Lists { lists }, sources))
     }
 
     pub fn from_pairs(pairs: &[(&str, &[&str])]) -> Lists {
