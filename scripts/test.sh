@@ -41,6 +41,10 @@ python3 scripts/kql-replay/run.py --stetho target/debug/stetho
 python3 scripts/kql-replay/run.py --stetho target/debug/stetho --project tests/kql/chained
 python3 scripts/kql-replay/run.py --stetho target/debug/stetho --project tests/kql/defender_sources
 python3 scripts/kql-replay/run.py --stetho target/debug/stetho --project tests/kql/dynamic_columns
+echo "== the same with --watchlists: each list read from a watchlist holding its entries"
+python3 scripts/kql-replay/run.py --stetho target/debug/stetho --watchlists
+python3 scripts/kql-replay/run.py --stetho target/debug/stetho --project tests/kql/watchlists
+python3 scripts/kql-replay/run.py --stetho target/debug/stetho --project tests/kql/watchlists --watchlists
 
 echo "== Sigma export: official Sigma schemas, sigma check, sigma convert (sigma-cli / pySigma, PyPI, pinned)"
 python3 scripts/sigma-check/run.py --stetho target/debug/stetho

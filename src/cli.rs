@@ -374,6 +374,11 @@ pub struct CompileArgs {
     /// the values of their list in `lists/`.
     #[arg(long)]
     pub resolve_placeholders: bool,
+    /// Sentinel queries: read each `%name%` list from the watchlist `name`
+    /// (`_GetWatchlist('name')`) instead of writing in the values of
+    /// `lists/name.txt`.
+    #[arg(long)]
+    pub watchlists: bool,
 }
 
 #[derive(Debug, Args)]
@@ -451,6 +456,10 @@ pub struct BuildArgs {
     /// How often deployed rules run: 1h, 3h, 12h or 24h.
     #[arg(long, value_name = "HOURS", default_value = "1h")]
     pub frequency: String,
+    /// Sentinel queries (`kql/sentinel`, `sentinel`) read each `%name%`
+    /// list from the watchlist `name` instead of the values in `lists/`.
+    #[arg(long)]
+    pub watchlists: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

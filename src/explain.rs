@@ -172,6 +172,7 @@ mod tests {
                 pattern: Pattern::parse(value),
                 cased: false,
             },
+            list: None,
         })
     }
 

@@ -615,7 +615,8 @@ mod tests {
             let errors: Vec<_> = errors.iter().map(|e| (e.span, e.to_string())).collect();
             let queries: Vec<_> = (0..rules.len())
                 .map(|i| {
-                    crate::backend::kql::compile(&rules, i, pipeline).map_err(|e| e.to_string())
+                    crate::backend::kql::compile(&rules, i, pipeline, Default::default())
+                        .map_err(|e| e.to_string())
                 })
                 .collect();
             let anchors: Vec<_> = loaded.rules.iter().map(Rule::anchor_span).collect();

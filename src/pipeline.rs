@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 use thiserror::Error;
 
-use crate::logic::{Expr, Pattern, Pred, Test};
+use crate::logic::{Expr, ListUse, Pattern, Pred, Test};
 use crate::model::LogSource;
 use crate::source::yaml::{self, Node};
 
@@ -378,13 +378,13 @@ impl Source {
                         values
                             .iter()
                             .map(|v| {
-                                Expr::Pred(Pred {
-                                    field: Some(column.clone()),
-                                    test: Test::Str {
+                                Expr::Pred(Pred::new(
+                                    Some(column.clone()),
+                                    Test::Str {
                                         pattern: Pattern::literal(v),
                                         cased: false,
                                     },
-                                })
+                                ))
                             })
                             .collect(),
                     )
@@ -490,6 +490,7 @@ impl Source {
             Expr::Pred(Pred {
                 field: Some(column.to_string()),
                 test,
+                list: pred.list.clone(),
             })
         };
         if strict && let Some(column) = self.renamed_field(field, native) {
@@ -599,6 +600,7 @@ fn kusto_presence(expr: Expr) -> Expr {
                     pattern: Pattern::Exact(String::new()),
                     cased: false,
                 },
+                list: pred.list,
             });
             if present { Expr::negate(empty) } else { empty }
         }
@@ -613,6 +615,7 @@ fn domain_user(pred: Pred, domain: &str, user: &str) -> Result<Expr, MapError> {
         return Ok(Expr::Pred(Pred {
             field: Some(user.to_string()),
             test: pred.test,
+            list: pred.list,
         }));
     };
     let text = match pattern {
@@ -630,22 +633,27 @@ fn domain_user(pred: Pred, domain: &str, user: &str) -> Result<Expr, MapError> {
             return Ok(Expr::Pred(Pred {
                 field: Some(user.to_string()),
                 test: pred.test.clone(),
+                list: pred.list,
             }));
         }
     };
     let cased = *cased;
-    let column = |c: &str, v: &str| {
+    let column = |c: &str, v: &str, list| {
         Expr::Pred(Pred {
             field: Some(c.to_string()),
             test: Test::Str {
                 pattern: Pattern::literal(v),
                 cased,
             },
+            list,
         })
     };
     Ok(match text.split_once('\\') {
-        Some((d, u)) => Expr::and(vec![column(domain, d), column(user, u)]),
-        None => column(user, &text),
+        Some((d, u)) => {
+            let list = ListUse::rewritten(&pred.list, "each value is split over two columns");
+            Expr::and(vec![column(domain, d, list.clone()), column(user, u, list)])
+        }
+        None => column(user, &text, pred.list.clone()),
     })
 }
 
@@ -690,6 +698,7 @@ fn hashes(pred: Pred, columns: &BTreeMap<String, String>) -> Result<Expr, MapErr
                 pattern: Pattern::literal(value.trim()),
                 cased: false,
             },
+            list: ListUse::rewritten(&pred.list, "each value is split into hash columns"),
         }));
     }
     if parts.is_empty() {
@@ -739,6 +748,7 @@ pub fn required_event_ids(expr: &Expr) -> Option<BTreeSet<String>> {
                     pattern: Pattern::Exact(value),
                     ..
                 },
+            ..
         }) if field == "EventID" => Some(BTreeSet::from([event_id(value)])),
         Expr::Pred(Pred {
             field: Some(field),
@@ -747,6 +757,7 @@ pub fn required_event_ids(expr: &Expr) -> Option<BTreeSet<String>> {
                     op: crate::logic::CmpOp::Eq,
                     value,
                 },
+            ..
         }) if field == "EventID" && value.fract() == 0.0 && *value >= 0.0 => {
             Some(BTreeSet::from([format!("{value:.0}")]))
         }
@@ -1339,7 +1350,38 @@ mod tests {
                 pattern: Pattern::literal(value),
                 cased: false,
             },
+            list: None,
         })
+    }
+
+    /// A `DOMAIN\\user` split turns each list entry into two values that
+    /// no watchlist entry is: the list is kept, but marked as one that
+    /// cannot stand in for them. Without a backslash the value is only
+    /// moved to the user column, and the list still can.
+    #[test]
+    fn a_domain_user_split_marks_the_list_rewritten() {
+        let listed = |value: &str| Pred {
+            list: Some(std::sync::Arc::new(ListUse {
+                name: "admins".into(),
+                refused: None,
+            })),
+            ..match eq("User", value) {
+                Expr::Pred(p) => p,
+                _ => unreachable!(),
+            }
+        };
+        let lists = |e: &Expr| -> Vec<Option<String>> {
+            e.preds()
+                .iter()
+                .map(|p| p.list.as_ref().and_then(|l| l.refused.clone()))
+                .collect()
+        };
+        let split = domain_user(listed("NT AUTHORITY\\SYSTEM"), "Domain", "Account").unwrap();
+        let why = Some("each value is split over two columns".to_string());
+        assert_eq!(lists(&split), vec![why.clone(), why]);
+        let moved = domain_user(listed("SYSTEM"), "Domain", "Account").unwrap();
+        assert_eq!(lists(&moved), vec![None]);
+        assert!(moved.preds()[0].list.is_some());
     }
 
     #[test]
@@ -1508,6 +1550,7 @@ mod tests {
                     pattern: Pattern::literal(value),
                     cased: false,
                 },
+                list: None,
             })
         };
         let mapped = source

@@ -1,7 +1,8 @@
 //! One rule file's bytes, loaded and lowered as `stetho compile` does, then
 //! every reported rule compiled as `compile` would: a Defender XDR custom
 //! detection (pipeline `defender_xdr`), Sentinel analytics rule
-//! (pipeline `sentinel`) and the Sigma export (plain, `--lossy` and
+//! (pipeline `sentinel`), Sentinel query reading watchlists
+//! (`--watchlists`) and the Sigma export (plain, `--lossy` and
 //! `--resolve-placeholders`). Compile errors are results; panics are bugs.
 #![no_main]
 
@@ -10,10 +11,11 @@ use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use stetho::backend::deploy::Schedule;
+use stetho::backend::kql::KqlOptions;
 use stetho::backend::sigma::SigmaOptions;
 use stetho::cli::Target;
 use stetho::commands::Lowered;
-use stetho::commands::compile::{artifacts, artifacts_with, reported};
+use stetho::commands::compile::{Options, artifacts, artifacts_with, reported};
 use stetho::logic::{Lists, lower_rules};
 use stetho::pipeline::Pipelines;
 
@@ -44,10 +46,18 @@ fuzz_target!(|data: &[u8]| {
             // Defender and Sentinel artifacts hold the KQL of their pipeline.
             let _ = artifacts(lowered, i, Target::Defender, defender, schedule);
             let _ = artifacts(lowered, i, Target::Sentinel, sentinel, schedule);
+            let watchlists = Options {
+                kql: KqlOptions { watchlists: true },
+                ..Options::default()
+            };
+            let _ = artifacts_with(lowered, i, Target::Kql, sentinel, schedule, watchlists);
             for (lossy, resolve_placeholders) in [(false, false), (true, true)] {
-                let options = SigmaOptions {
-                    lossy,
-                    resolve_placeholders,
+                let options = Options {
+                    sigma: SigmaOptions {
+                        lossy,
+                        resolve_placeholders,
+                    },
+                    ..Options::default()
                 };
                 let _ = artifacts_with(lowered, i, Target::Sigma, defender, schedule, options);
             }

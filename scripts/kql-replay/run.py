@@ -33,7 +33,14 @@ One line per (pipeline, rule); the last line printed is
 `kql replay: N passed, M failed, K outside the engine`; the exit code is 1
 when M > 0 or the setup fails.
 
-Usage: run.py [--stetho PATH] [--pipeline NAME]... [--project DIR] [--verbose]
+With --watchlists the Sentinel queries are compiled with `--watchlists`, so
+each `%name%` list is read as `_GetWatchlist('name')`; the engine reads the
+watchlist from a table holding the entries of the project's `lists/name.txt`
+in its SearchKey column, which is what the workspace's watchlist of that
+alias must hold. A rule whose list cannot be read from a watchlist (a
+documented refusal of `--watchlists`) is listed as not compiled.
+
+Usage: run.py [--stetho PATH] [--pipeline NAME]... [--project DIR] [--watchlists] [--verbose]
 """
 
 from __future__ import annotations
@@ -142,15 +149,37 @@ def ensure_venv() -> None:
 # ------------------------------------------------------------ project
 
 
-def project_fixtures_dir() -> Path:
+def project_dir(key: str, default: str) -> Path:
+    """A folder of the project, as its stetho.toml names it."""
     import tomllib
 
     config = PROJECT / "stetho.toml"
-    name = "test-events"
+    name = default
     if config.exists():
         with open(config, "rb") as fh:
-            name = (tomllib.load(fh).get("project") or {}).get("fixtures") or name
+            name = (tomllib.load(fh).get("project") or {}).get(key) or name
     return PROJECT / name
+
+
+def project_fixtures_dir() -> Path:
+    return project_dir("fixtures", "test-events")
+
+
+def list_entries(name: str) -> list[str]:
+    """The entries of lists/NAME.txt as stetho reads them (src/logic/lower.rs,
+    parse_list): one per line, trimmed, a byte order mark dropped, blank lines
+    and `#` comments skipped."""
+    path = project_dir("lists", "lists") / f"{name}.txt"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SetupError(f"watchlist `{name}`: cannot read {path}: {exc}") from exc
+    entries = []
+    for line in text.splitlines():
+        entry = line.strip().strip("\ufeff").strip()
+        if entry and not entry.startswith("#"):
+            entries.append(entry)
+    return entries
 
 
 def kusto_tables(pipeline: str) -> dict[str, dict[str, str]]:
@@ -712,8 +741,10 @@ def wait_for(binary: Path) -> None:
         time.sleep(2)
 
 
-def compile_rules(binary: Path, pipeline: str, tables: dict) -> list[Compiled]:
+def compile_rules(binary: Path, pipeline: str, tables: dict, watchlists: bool) -> list[Compiled]:
     cmd = [str(binary), "compile", "--pipeline", pipeline, "--format", "jsonl"]
+    if watchlists:
+        cmd.append("--watchlists")
     for attempt in range(3):  # a rebuild may replace the binary mid-run
         wait_for(binary)
         try:
@@ -763,7 +794,35 @@ def load_snapshots(directory: Path) -> dict[str, dict[str, list[int]]]:
 
 # Compile errors that mean "this rule has no query on this target" (the
 # messages of src/backend/kql.rs and src/pipeline.rs MapError::Unmapped).
-NOT_FOR_TARGET = re.compile(r"has no table for log source|field `[^`]*` has no column in ")
+NOT_FOR_TARGET = re.compile(
+    r"has no table for log source|field `[^`]*` has no column in "
+    r"|cannot be read from the Sentinel watchlist"
+)
+
+# A watchlist read as `--watchlists` writes it: the alias is a verbatim literal.
+WATCHLIST = re.compile(r"_GetWatchlist\(@'((?:[^']|'')*)'\)")
+
+
+def watchlist_table(name: str) -> str:
+    return "_watchlist_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def with_watchlist_tables(con, query: str, loaded: set[str]) -> str:
+    """The query with each `_GetWatchlist('name')` read from a table of
+    the list's entries (SearchKey), created once per connection."""
+
+    def table(match: re.Match) -> str:
+        name = match.group(1).replace("''", "'")
+        t = watchlist_table(name)
+        if t not in loaded:
+            con.execute(f"CREATE OR REPLACE TABLE {quote(t)} (SearchKey VARCHAR)")
+            entries = list_entries(name)
+            if entries:
+                con.executemany(f"INSERT INTO {quote(t)} VALUES (?)", [[e] for e in entries])
+            loaded.add(t)
+        return t
+
+    return WATCHLIST.sub(table, query)
 
 
 @dataclass
@@ -772,20 +831,21 @@ class Outcome:
     detail: str
 
 
-def engine_query(rule: Compiled) -> str:
+def engine_query(rule: Compiled, query: str) -> str:
     """The KQL the engine runs: a detection query projects the row number
     (its `where`s keep every column), a correlation's rows are its windows."""
-    return rule.query if rule.correlation else rule.query.rstrip() + f"\n| project {ROW}"
+    return query if rule.correlation else query.rstrip() + f"\n| project {ROW}"
 
 
-def translate(con, rule: Compiled) -> str:
+def translate(con, rule: Compiled, watchlists: set[str]) -> str:
     """The query as DuckDB SQL, translated once per pipeline: every fixture
     is loaded into identical tables, so the translation (what duckdb-kql's
     `kql()` does on each call, with the connection's schema) is the same."""
     import duckdb_kql
     from duckdb_kql import engine
 
-    translated = duckdb_kql.to_sql(engine_query(rule), schema=engine.schema(con))
+    query = with_watchlist_tables(con, rule.query, watchlists)
+    translated = duckdb_kql.to_sql(engine_query(rule, query), schema=engine.schema(con))
     if translated.unbound or translated.parameters:
         raise SetupError(f"{rule.id}: the query declares parameters")
     return str(translated)
@@ -839,6 +899,7 @@ def replay_pipeline(pipeline: str, rules: list[Compiled], fixtures: list[Fixture
         create_table(con, t, tables[t])
     runnable = []
     sql: dict[tuple, str] = {}
+    watchlists: set[str] = set()
     for rule in rules:
         if rule.query is None:
             error = rule.error or "no query"
@@ -854,7 +915,7 @@ def replay_pipeline(pipeline: str, rules: list[Compiled], fixtures: list[Fixture
         # Translation first: an operator the engine lacks is known before
         # any data is loaded, and holds for every fixture.
         try:
-            sql[rule.key] = translate(con, rule)
+            sql[rule.key] = translate(con, rule, watchlists)
         except KqlUnsupportedError as exc:
             outcomes[rule.key] = Outcome("OUTSIDE ENGINE", unsupported_reason(exc))
             continue
@@ -953,7 +1014,14 @@ def main() -> int:
     ap.add_argument("--pipeline", action="append", choices=PIPELINES, help="only this pipeline (repeatable)")
     ap.add_argument("--verbose", action="store_true", help="print every comparison and unloaded fixture field")
     ap.add_argument("--project", help="the project to replay (default: this repository)")
+    ap.add_argument(
+        "--watchlists",
+        action="store_true",
+        help="compile Sentinel queries with --watchlists and read each watchlist from the project's list",
+    )
     args = ap.parse_args()
+    if args.watchlists and args.pipeline and args.pipeline != ["sentinel"]:
+        ap.error("--watchlists applies to the sentinel pipeline only")
     if args.project:
         global PROJECT
         PROJECT = Path(args.project).resolve()
@@ -970,8 +1038,9 @@ def main() -> int:
         maps = column_maps()
         lines: list[tuple] = []
         notes: list[str] = []
-        for pipeline in sorted(args.pipeline or PIPELINES):
-            rules = compile_rules(binary, pipeline, kusto_tables(pipeline))
+        pipelines = ["sentinel"] if args.watchlists else sorted(args.pipeline or PIPELINES)
+        for pipeline in pipelines:
+            rules = compile_rules(binary, pipeline, kusto_tables(pipeline), args.watchlists)
             outcomes, pnotes = replay_pipeline(pipeline, rules, fixtures, snaps, maps, args.verbose)
             notes += pnotes
             for rule in rules:

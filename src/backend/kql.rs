@@ -24,8 +24,8 @@ use std::fmt::Write as _;
 use super::CompileError;
 use super::kusto::{self, ColumnType};
 use crate::logic::{
-    Body, Correlation, CorrelationKind, Expr, Pattern, Piece, Position, Pred, RuleLogic, Test,
-    TimePart,
+    Body, Correlation, CorrelationKind, Expr, ListUse, Pattern, Piece, Position, Pred, RuleLogic,
+    Test, TimePart,
 };
 use crate::pipeline::{Computed, Pipeline, SelectError, Source};
 
@@ -34,22 +34,34 @@ const MAX_INLINE: usize = 100;
 /// Most operands of one `and`/`or` before they are grouped in parentheses.
 const MAX_CHAIN: usize = 200;
 
+/// Choices about the query that the pipeline does not make.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KqlOptions {
+    /// Read each `%name%` list under `expand` from the Sentinel watchlist
+    /// of that alias (`_GetWatchlist('name')`) instead of writing the
+    /// list's values into the query (`--watchlists`).
+    pub watchlists: bool,
+}
+
 /// Compile rule `index` of `rules` (correlations need the rules they
 /// correlate) for `pipeline`.
 pub fn compile(
     rules: &[RuleLogic],
     index: usize,
     pipeline: &Pipeline,
+    options: KqlOptions,
 ) -> Result<String, CompileError> {
     let rule = &rules[index];
     match &rule.body {
         Body::Detection(expr) => {
             let (source, mapped) = map_rule(rule, expr, pipeline)?;
-            let mut query = Query::new(rule, pipeline, source);
+            let mut query = Query::new(rule, pipeline, source, options);
             query.detection(mapped)?;
             Ok(query.finish())
         }
-        Body::Correlation(correlation) => correlation_query(rules, index, correlation, pipeline),
+        Body::Correlation(correlation) => {
+            correlation_query(rules, index, correlation, pipeline, options)
+        }
     }
 }
 
@@ -170,14 +182,21 @@ struct Query<'a> {
     /// ([`Mapped::Renamed`]): each field's column (`columns` is keyed by
     /// column name, as a mapped copy names fields).
     renames: Option<Vec<Rename<'a>>>,
+    options: KqlOptions,
 }
 
 impl<'a> Query<'a> {
-    fn new(rule: &'a RuleLogic, pipeline: &'a Pipeline, source: &'a Source) -> Query<'a> {
+    fn new(
+        rule: &'a RuleLogic,
+        pipeline: &'a Pipeline,
+        source: &'a Source,
+        options: KqlOptions,
+    ) -> Query<'a> {
         Query {
             rule,
             pipeline,
             source,
+            options,
             tables: kusto::tables(&pipeline.name, &source.table),
             computed: source.computed().collect(),
             stages: Vec::new(),
@@ -373,8 +392,31 @@ impl<'a> Query<'a> {
     ) -> Result<Vec<String>, CompileError> {
         // (column index, cased) -> values, in first-seen order.
         let mut lists: Vec<((usize, bool), Vec<&str>)> = Vec::new();
+        // Each watchlist read once, however many entries of its list the
+        // `or` holds; every entry is still checked, so one that a watchlist
+        // cannot stand for (a wildcard, a rewritten value) is never hidden
+        // behind another of the same list.
+        let mut watchlists: Vec<(&Option<String>, bool, &ListUse)> = Vec::new();
         let mut order: Vec<Result<usize, &Expr>> = Vec::new();
         for item in items {
+            if let Expr::Pred(
+                pred @ Pred {
+                    field,
+                    test,
+                    list: Some(list),
+                },
+            ) = item
+                && self.options.watchlists
+            {
+                self.watchlist(pred, list)?;
+                let cased = matches!(test, Test::Str { cased: true, .. });
+                let key = (field, cased, &**list);
+                if !watchlists.contains(&key) {
+                    watchlists.push(key);
+                    order.push(Err(item));
+                }
+                continue;
+            }
             if let Expr::Pred(Pred {
                 field: Some(field),
                 test:
@@ -382,6 +424,7 @@ impl<'a> Query<'a> {
                         pattern: Pattern::Exact(value),
                         cased,
                     },
+                ..
             }) = item
                 && !value.is_empty()
                 && let column = self.column_index(field)?
@@ -551,6 +594,11 @@ impl<'a> Query<'a> {
     }
 
     fn bare_predicate(&mut self, pred: &Pred) -> Result<String, CompileError> {
+        if self.options.watchlists
+            && let Some(list) = &pred.list
+        {
+            return self.watchlist(pred, list);
+        }
         let Some(field) = &pred.field else {
             return self.keyword(&pred.test);
         };
@@ -722,6 +770,51 @@ impl<'a> Query<'a> {
         out
     }
 
+    /// `--watchlists`: the field is in the Sentinel watchlist named after
+    /// the list, read from its search key. One such test stands for every
+    /// predicate the list expanded to, so each must compare the field with
+    /// one entry as it is; anything else would deploy a query that tests
+    /// something other than what replay tested, and is refused.
+    fn watchlist(&mut self, pred: &Pred, list: &ListUse) -> Result<String, CompileError> {
+        let (name, rule) = (&list.name, self.rule);
+        let refuse = |why: &str| {
+            CompileError::new(
+                rule,
+                format!(
+                    "`%{name}%` cannot be read from the Sentinel watchlist `{name}`: {why}; \
+                 compile without --watchlists to write the values of lists/{name}.txt into the query"
+                ),
+            )
+        };
+        if let Some(why) = &list.refused {
+            return Err(refuse(why));
+        }
+        let (Some(field), Test::Str { pattern, cased }) = (&pred.field, &pred.test) else {
+            return Err(refuse("its values are not compared as text"));
+        };
+        if !matches!(pattern, Pattern::Exact(_)) {
+            return Err(refuse(&format!(
+                "the entry `{pattern}` has a wildcard, and a watchlist entry matches a whole value"
+            )));
+        }
+        let (column, t) = self.column(field)?;
+        let text = match t {
+            ColumnType::String => column,
+            ColumnType::Dynamic => {
+                return Err(refuse(&format!(
+                    "`{column}` is a dynamic column, whose elements a watchlist cannot be matched against"
+                )));
+            }
+            _ => ["tostring(", &column, ")"].concat(),
+        };
+        let operator = if *cased { "in" } else { "in~" };
+        let mut watchlist = String::from("_GetWatchlist(");
+        push_literal(&mut watchlist, name);
+        Ok(format!(
+            "{text} {operator} ({watchlist}) | project SearchKey)"
+        ))
+    }
+
     fn keyword(&self, test: &Test) -> Result<String, CompileError> {
         match test {
             Test::Str {
@@ -823,12 +916,13 @@ fn correlation_query(
     index: usize,
     correlation: &Correlation,
     pipeline: &Pipeline,
+    options: KqlOptions,
 ) -> Result<String, CompileError> {
     let branches = correlation
         .rules
         .iter()
         .enumerate()
-        .map(|(position, &r)| branch(rules, index, correlation, position, r, pipeline))
+        .map(|(position, &r)| branch(rules, index, correlation, position, r, pipeline, options))
         .collect::<Result<Vec<String>, CompileError>>()?;
     let span = format!("{}s", correlation.timespan_seconds);
     let by: Vec<String> = correlation
@@ -918,17 +1012,27 @@ fn branch(
     position: usize,
     r: usize,
     pipeline: &Pipeline,
+    options: KqlOptions,
 ) -> Result<String, CompileError> {
     let base = &rules[r];
     let rule_column = format!("_rule = {}", literal(&position.to_string()));
     let expr = match &base.body {
         Body::Detection(expr) => expr,
         Body::Correlation(inner) => {
-            return chained_branch(rules, index, correlation, rule_column, r, inner, pipeline);
+            let inner = (r, inner);
+            return chained_branch(
+                rules,
+                index,
+                correlation,
+                rule_column,
+                inner,
+                pipeline,
+                options,
+            );
         }
     };
     let (source, mapped) = map_rule(base, expr, pipeline)?;
-    let mut query = Query::new(base, pipeline, source);
+    let mut query = Query::new(base, pipeline, source, options);
     query.detection(mapped)?;
     // Group-by fields and the aggregated field, in this rule's columns:
     // named as columns already, not as the rule's fields.
@@ -974,9 +1078,9 @@ fn chained_branch(
     index: usize,
     correlation: &Correlation,
     rule_column: String,
-    r: usize,
-    inner: &Correlation,
+    (r, inner): (usize, &Correlation),
     pipeline: &Pipeline,
+    options: KqlOptions,
 ) -> Result<String, CompileError> {
     let rule = &rules[index];
     // By name when it has one, as `correlation.rules` usually refers to it.
@@ -1015,7 +1119,7 @@ fn chained_branch(
         }
         projections.push(format!("{} = {}", name(group), name(field)));
     }
-    let mut text = correlation_query(rules, r, inner, pipeline)?;
+    let mut text = correlation_query(rules, r, inner, pipeline, options)?;
     let _ = write!(text, "\n| project {}", projections.join(", "));
     Ok(text)
 }
@@ -1083,10 +1187,7 @@ fn mapped_field(
     source: &Source,
     field: &str,
 ) -> Result<String, CompileError> {
-    let probe = Expr::Pred(Pred {
-        field: Some(field.to_string()),
-        test: Test::Exists(true),
-    });
+    let probe = Expr::Pred(Pred::new(Some(field.to_string()), Test::Exists(true)));
     let mapped = source
         .map(&pipeline.name, &probe, rule.taxonomy.as_deref(), true)
         .map_err(|e| CompileError::new(rule, e.to_string()))?;
@@ -1324,15 +1425,20 @@ mod tests {
                 {
                     renamed += 1;
                 }
-                let from_own = compile(&rules, index, pipeline).map_err(|e| e.to_string());
-                COPY_ALWAYS.set(true);
-                let from_copy = compile(&rules, index, pipeline).map_err(|e| e.to_string());
-                COPY_ALWAYS.set(false);
-                assert_eq!(
-                    from_own, from_copy,
-                    "{} ({})",
-                    rules[index].path, pipeline.name
-                );
+                for watchlists in [false, true] {
+                    let options = KqlOptions { watchlists };
+                    let from_own =
+                        compile(&rules, index, pipeline, options).map_err(|e| e.to_string());
+                    COPY_ALWAYS.set(true);
+                    let from_copy =
+                        compile(&rules, index, pipeline, options).map_err(|e| e.to_string());
+                    COPY_ALWAYS.set(false);
+                    assert_eq!(
+                        from_own, from_copy,
+                        "{} ({}, {options:?})",
+                        rules[index].path, pipeline.name
+                    );
+                }
             }
         }
         assert!(renamed > 500, "only {renamed} rules took the renaming path");

@@ -7,6 +7,7 @@ use serde_json::json;
 use sha2::Digest;
 
 use crate::backend::deploy::Schedule;
+use crate::backend::kql::KqlOptions;
 use crate::cli::{BuildArgs, Cli, ReportFormat, Target, TestArgs, TestFormat, ValidateArgs};
 use crate::commands::Output;
 use crate::exit_code;
@@ -66,9 +67,18 @@ pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
             .get(pipeline_name)
             .map_err(|e| e.to_string())?;
         let target_name = super::compile::target_name(target);
+        let options = super::compile::Options {
+            kql: KqlOptions {
+                watchlists: args.watchlists
+                    && super::compile::watchlists_apply(target, pipeline_name).is_ok(),
+            },
+            ..Default::default()
+        };
         for index in super::compile::reported(&lowered) {
             let rule = &lowered.rules[index];
-            match super::compile::artifacts(&lowered, index, target, pipeline, schedule) {
+            match super::compile::artifacts_with(
+                &lowered, index, target, pipeline, schedule, options,
+            ) {
                 Ok(files) => {
                     for file in files {
                         let relative =

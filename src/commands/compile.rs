@@ -3,9 +3,10 @@
 
 use std::io::Write as _;
 
+use crate::backend::CompileError;
 use crate::backend::deploy::{self, Meta, Schedule};
+use crate::backend::kql::{self, KqlOptions};
 use crate::backend::sigma::SigmaOptions;
-use crate::backend::{CompileError, kql};
 use crate::cli::{Cli, CompileArgs, CompileFormat, Target};
 use crate::commands::{Lowered, Output};
 use crate::exit_code;
@@ -48,29 +49,36 @@ pub fn artifacts(
         target,
         pipeline,
         schedule,
-        SigmaOptions::default(),
+        Options::default(),
     )
 }
 
-/// [`artifacts`], with the options of the Sigma export.
+/// The flags of `stetho compile` that change what a rule compiles to.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    pub kql: KqlOptions,
+    pub sigma: SigmaOptions,
+}
+
+/// [`artifacts`], with the options of the KQL and the Sigma export.
 pub fn artifacts_with(
     lowered: &Lowered,
     index: usize,
     target: Target,
     pipeline: &Pipeline,
     schedule: Schedule,
-    sigma: SigmaOptions,
+    options: Options,
 ) -> Result<Vec<Artifact>, CompileError> {
     let rules = &lowered.rules;
     let meta = || Meta::of(&rules[index], lowered.model_of(&rules[index]));
     // Sigma is exported from the rule document, not from the KQL.
     let query = match target {
         Target::Sigma => String::new(),
-        _ => kql::compile(rules, index, pipeline)?,
+        _ => kql::compile(rules, index, pipeline, options.kql)?,
     };
     Ok(match target {
         Target::Sigma => {
-            let export = crate::backend::sigma::export(lowered, index, sigma)?;
+            let export = crate::backend::sigma::export(lowered, index, options.sigma)?;
             vec![Artifact {
                 suffix: ".yml",
                 text: export.text,
@@ -135,6 +143,22 @@ pub fn stem(rule: &crate::logic::RuleLogic) -> String {
         .to_string()
 }
 
+/// Watchlists live in a Sentinel workspace: Defender XDR advanced hunting
+/// has no `_GetWatchlist`, and standard Sigma keeps its placeholders.
+pub fn watchlists_apply(target: Target, pipeline: &str) -> Result<(), String> {
+    match target {
+        Target::Defender | Target::Sigma => Err(format!(
+            "--watchlists applies to Sentinel queries (--target kql or sentinel), not --target {}",
+            target_name(target)
+        )),
+        Target::Kql | Target::Sentinel if pipeline == "defender_xdr" => Err(
+            "--watchlists applies to Sentinel queries: Defender XDR advanced hunting has no watchlists (use --pipeline sentinel)"
+                .into(),
+        ),
+        Target::Kql | Target::Sentinel => Ok(()),
+    }
+}
+
 pub fn target_name(target: Target) -> &'static str {
     match target {
         Target::Kql => "kql",
@@ -176,9 +200,17 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
     if args.target != Target::Sigma && (args.lossy || args.resolve_placeholders) {
         return Err("--lossy and --resolve-placeholders apply to --target sigma only".into());
     }
-    let sigma = SigmaOptions {
-        lossy: args.lossy,
-        resolve_placeholders: args.resolve_placeholders,
+    if args.watchlists {
+        watchlists_apply(args.target, &args.pipeline)?;
+    }
+    let options = Options {
+        kql: KqlOptions {
+            watchlists: args.watchlists,
+        },
+        sigma: SigmaOptions {
+            lossy: args.lossy,
+            resolve_placeholders: args.resolve_placeholders,
+        },
     };
     out.errors(lowered.problems.iter().map(String::as_str));
     if let Some(dir) = &args.out {
@@ -196,7 +228,7 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
     for i in reported(&lowered) {
-        let result = artifacts_with(&lowered, i, args.target, pipeline, schedule, sigma);
+        let result = artifacts_with(&lowered, i, args.target, pipeline, schedule, options);
         total += 1;
         if let Ok(files) = &result {
             compiled += 1;
@@ -435,22 +467,56 @@ fn located(lowered: &Lowered, rule: &crate::logic::RuleLogic, e: &CompileError) 
         .split('`')
         .nth(1)
         .filter(|_| e.message.starts_with("field `"));
+    let items = || {
+        model
+            .detection
+            .iter()
+            .flat_map(|d| &d.identifiers)
+            .flat_map(|i| i.search.items())
+    };
     let span = named_field
         .and_then(|field| {
-            model.detection.as_ref().and_then(|d| {
-                d.identifiers
-                    .iter()
-                    .flat_map(|i| i.search.items())
-                    .find(|item| item.field.as_deref() == Some(field))
-                    .map(|item| item.field_span)
-            })
+            items()
+                .find(|item| item.field.as_deref() == Some(field))
+                .map(|item| item.field_span)
         })
+        .or_else(|| refused_watchlist_value(items(), &e.message))
         .unwrap_or_else(|| model.anchor_span());
     let at = model.file.line_col(span.start);
     format!(
         "{}:{}:{}: rule `{}`: {}",
         e.path, at.line, at.column, e.rule, e.message
     )
+}
+
+/// Where a `--watchlists` refusal (``"`%name%` cannot be read from ..."``)
+/// points: the value naming the list that the reason quotes, or the one
+/// under the modifier it names, else the first value naming the list.
+fn refused_watchlist_value<'a>(
+    items: impl Iterator<Item = &'a crate::model::Item>,
+    message: &str,
+) -> Option<crate::source::Span> {
+    let (placeholder, rest) = message
+        .strip_prefix('`')?
+        .split_once("` cannot be read from the Sentinel watchlist")?;
+    let reason = rest.split_once(": ").map_or(rest, |(_, reason)| reason);
+    let mut first = None;
+    for item in items {
+        let by_modifier = item
+            .modifiers
+            .iter()
+            .any(|m| reason.contains(&format!("`|{}`", m.name)));
+        for value in &item.values {
+            if !value.scalar.text.contains(placeholder) {
+                continue;
+            }
+            if by_modifier || reason.contains(&format!("`{}`", value.scalar.text)) {
+                return Some(value.span);
+            }
+            first.get_or_insert(value.span);
+        }
+    }
+    first
 }
 
 /// The comments naming a rule above its query in a `.kql` file.

@@ -139,7 +139,7 @@ pub fn run(cli: &Cli, args: &ExplainArgs, out: &Output) -> Result<u8, String> {
             let Some(p) = pipeline.or_else(|| lowered.pipelines.get("defender_xdr").ok()) else {
                 continue;
             };
-            match crate::backend::kql::compile(&lowered.rules, index, p) {
+            match crate::backend::kql::compile(&lowered.rules, index, p, Default::default()) {
                 Ok(query) => {
                     let _ = writeln!(text, "\nKQL ({}):\n{query}", p.name);
                 }

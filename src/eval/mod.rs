@@ -1003,6 +1003,7 @@ fn clauses(expr: &Expr) -> Option<Vec<Clause>> {
         Expr::Pred(Pred {
             field: Some(field),
             test: Test::Str { pattern, .. },
+            ..
         }) => {
             let literal = match pattern {
                 Pattern::Exact(s)

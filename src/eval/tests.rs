@@ -199,6 +199,7 @@ fn identical_logic_hits_every_copy_in_rule_order() {
                 pattern: Pattern::Contains(needle.to_string()),
                 cased: false,
             },
+            list: None,
         }))
     };
     let exprs = vec![

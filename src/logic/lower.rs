@@ -14,8 +14,8 @@ use base64::Engine as _;
 use thiserror::Error;
 
 use super::{
-    Body, CmpOp, Correlation, CorrelationKind, Expr, Pattern, Position, Pred, RuleLogic, Test,
-    TimePart,
+    Body, CmpOp, Correlation, CorrelationKind, Expr, ListUse, Pattern, Position, Pred, RuleLogic,
+    Test, TimePart,
 };
 use crate::limits::{
     MAX_EXPANDED_VALUES, MAX_LIST_ENTRIES, MAX_LIST_FILE_BYTES, MAX_RULE_EXPANDED_VALUES,
@@ -530,24 +530,33 @@ pub fn lower_item(rule: &Rule, item: &Item, lists: &Lists) -> Result<Expr, Lower
     let keyword = field.is_none();
     let mut per_value = Vec::with_capacity(item.values.len());
     for value in &item.values {
-        let mut lower_text = |typed: Typed<'_>, text: &str| -> Result<(), LowerError> {
-            let mut tests = lower_value(rule, value.span, &mods, typed, text)?;
-            // Nearly every value stands for one test: no list to build
-            // for `or` to take apart again.
-            let expr = match tests.len() {
-                1 => pred(field.clone(), tests.swap_remove(0)),
-                _ => Expr::or(tests.into_iter().map(|t| pred(field.clone(), t)).collect()),
+        let mut lower_text =
+            |typed: Typed<'_>, text: &str, list: &Option<Arc<ListUse>>| -> Result<(), LowerError> {
+                let mut tests = lower_value(rule, value.span, &mods, typed, text)?;
+                let pred = |test| {
+                    Expr::Pred(Pred {
+                        field: field.clone(),
+                        test,
+                        list: list.clone(),
+                    })
+                };
+                // Nearly every value stands for one test: no list to build
+                // for `or` to take apart again.
+                let expr = match tests.len() {
+                    1 => pred(tests.swap_remove(0)),
+                    _ => Expr::or(tests.into_iter().map(pred).collect()),
+                };
+                per_value.push(if keyword { keyword_expr(expr) } else { expr });
+                Ok(())
             };
-            per_value.push(if keyword { keyword_expr(expr) } else { expr });
-            Ok(())
-        };
         if has(Modifier::Expand) {
+            let list = list_use(item, &value.scalar.text);
             for text in expand_placeholders(rule, value.span, &value.scalar.text, lists)? {
-                lower_text(Typed::Str(&text), &text)?;
+                lower_text(Typed::Str(&text), &text, &list)?;
             }
         } else {
             // The value's own text, read in place rather than copied.
-            lower_text(value.scalar.typed(), &value.scalar.text)?;
+            lower_text(value.scalar.typed(), &value.scalar.text, &None)?;
         }
         if per_value.len() > MAX_EXPANDED_VALUES {
             return Err(LowerError::new(
@@ -584,7 +593,35 @@ fn keyword_expr(expr: Expr) -> Expr {
 }
 
 fn pred(field: Option<String>, test: Test) -> Expr {
-    Expr::Pred(Pred { field, test })
+    Expr::Pred(Pred::new(field, test))
+}
+
+/// What the predicates of a value under `expand` remember of its list
+/// ([`ListUse`]): `None` when the value names no list. Only a field
+/// compared with each entry as it is (`cased` and `neq` allowed) can read
+/// the list in place of its values; anything else says why not.
+fn list_use(item: &Item, text: &str) -> Option<Arc<ListUse>> {
+    let names = crate::lint::placeholder_names(text);
+    let &(_, name) = names.first()?;
+    let rewriting = item.modifiers.iter().find(|used| {
+        !matches!(
+            used.modifier,
+            Some(Modifier::Expand | Modifier::Cased | Modifier::Neq)
+        )
+    });
+    let refused = if names.len() > 1 {
+        Some(format!("`{text}` holds more than one placeholder"))
+    } else if text.len() != name.len() + 2 {
+        Some(format!("`{text}` has text around the placeholder"))
+    } else if item.field.is_none() {
+        Some("a keyword searches every field".to_string())
+    } else {
+        rewriting.map(|used| format!("`|{}` rewrites each value", used.name))
+    };
+    Some(Arc::new(ListUse {
+        name: name.to_string(),
+        refused,
+    }))
 }
 
 /// The alternatives (OR-ed) one value stands for under the modifiers.
@@ -1110,6 +1147,50 @@ mod tests {
 
     fn values(prefix: &str, n: usize) -> Vec<String> {
         (0..n).map(|i| format!("{prefix}{i}")).collect()
+    }
+
+    /// Every predicate of a placeholder's values remembers the list, and
+    /// whether the list can stand in for them (only when each compares the
+    /// field with one entry as it is); values written in the rule do not.
+    #[test]
+    fn expanded_values_remember_their_list() {
+        let lists = Lists {
+            lists: BTreeMap::from([("vip".to_string(), values("v", 2))]),
+        };
+        let uses = |item: &str| -> Vec<Option<(String, Option<String>)>> {
+            let r = rule(&format!(
+                "title: t\ndetection:\n  sel:\n    {item}\n  condition: sel\n"
+            ));
+            let expr = lower_detection(&r, &lists).unwrap();
+            expr.preds()
+                .iter()
+                .map(|p| p.list.as_ref().map(|l| (l.name.clone(), l.refused.clone())))
+                .collect()
+        };
+        let whole = Some(("vip".to_string(), None));
+        assert_eq!(
+            uses("F|expand: '%vip%'"),
+            vec![whole.clone(), whole.clone()]
+        );
+        // `neq` adds a presence test of its own, from no list.
+        assert_eq!(
+            uses("F|expand|cased|neq: '%vip%'"),
+            vec![None, whole.clone(), whole]
+        );
+        assert_eq!(uses("F: 'v0'"), vec![None]);
+        let refused = |why: &str| Some(("vip".to_string(), Some(why.to_string())));
+        assert_eq!(
+            uses("F|contains|expand: '%vip%'"),
+            vec![refused("`|contains` rewrites each value"); 2]
+        );
+        assert_eq!(
+            uses("F|expand: 'x%vip%'"),
+            vec![refused("`x%vip%` has text around the placeholder"); 2]
+        );
+        assert_eq!(
+            uses("F|expand: '%vip%%vip%'")[0],
+            refused("`%vip%%vip%` holds more than one placeholder")
+        );
     }
 
     /// A search used several times, by name and through quantifiers, in

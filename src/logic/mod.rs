@@ -24,6 +24,7 @@ pub mod lower;
 pub mod pattern;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub use lower::{ListError, Lists, LowerError, lower_rules};
 pub use pattern::{Pattern, Piece};
@@ -149,6 +150,48 @@ pub struct Pred {
     /// `None` for keyword searches over the whole event.
     pub field: Option<String>,
     pub test: Test,
+    /// The value list this predicate's value was expanded from, if any.
+    /// The evaluator and every backend read the values; only a Sentinel
+    /// query compiled with `--watchlists` reads the list by its name.
+    pub list: Option<Arc<ListUse>>,
+}
+
+impl Pred {
+    /// A predicate whose value is written in the rule (not from a list).
+    pub fn new(field: Option<String>, test: Test) -> Pred {
+        Pred {
+            field,
+            test,
+            list: None,
+        }
+    }
+}
+
+/// A `%name%` placeholder under `expand`, as the predicates it expanded to
+/// remember it: a Sentinel workspace can hold the same list as a watchlist
+/// and a query can read it there (`_GetWatchlist('name')`) instead of a
+/// copy of its values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListUse {
+    pub name: String,
+    /// Why the list cannot stand in for its values: the value has text
+    /// around the placeholder, or a modifier or pipeline step rewrote each
+    /// value (`contains`, `windash`, a `DOMAIN\user` split). `None` when
+    /// each predicate compares the field with one list entry as it is.
+    pub refused: Option<String>,
+}
+
+impl ListUse {
+    /// `list` after a step that rewrote each value (`reason`): still the
+    /// same list, but no longer one that can stand in for the values.
+    pub fn rewritten(list: &Option<Arc<ListUse>>, reason: &str) -> Option<Arc<ListUse>> {
+        list.as_ref().map(|used| {
+            Arc::new(ListUse {
+                name: used.name.clone(),
+                refused: Some(used.refused.clone().unwrap_or_else(|| reason.to_string())),
+            })
+        })
+    }
 }
 
 /// A boolean tree of predicates.

@@ -366,6 +366,7 @@ mod tests {
         Some(Expr::Pred(crate::logic::Pred {
             field: Some(field.to_string()),
             test,
+            list: None,
         }))
     }
 

@@ -549,3 +549,144 @@ fn chained_correlations_map_entities_through_aliases() {
         "{alias_rule}"
     );
 }
+
+/// `--watchlists`: each `%name%` list is read from the Sentinel watchlist
+/// `name`, no value of the list is written into the query, and the
+/// queries bind against Sentinel's schema (which declares `_GetWatchlist`).
+/// scripts/kql-replay/run.py --watchlists replays them with each
+/// watchlist holding its list's entries.
+#[test]
+fn watchlists_are_read_in_place_of_list_values() {
+    let project = root().join("tests/kql/watchlists");
+    let test = stetho_in(&project, &["test"]);
+    assert_eq!(test.code, 0, "{}", test.stdout);
+    let args = ["compile", "--pipeline", "sentinel", "--watchlists"];
+    let text = stetho_in(&project, &args);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    insta::assert_snapshot!("watchlists_sentinel", text.stdout);
+    for entry in ["alice@example.org", "10.0.0.5", "Pilot Portal", "1500"] {
+        assert!(!text.stdout.contains(entry), "{entry}: {}", text.stdout);
+    }
+    // One read per list and field, however many entries the list has.
+    assert_eq!(text.stdout.matches("_GetWatchlist(").count(), 8);
+    let run = stetho_in(&project, &[&args[..], &["--format", "jsonl"]].concat());
+    let compiled = records(&run.stdout);
+    assert_eq!(compiled.len(), 6, "{}", run.stdout);
+    // The Sentinel rule artifacts carry the same queries.
+    let rules = stetho_in(&project, &[&args[..], &["--target", "sentinel"]].concat());
+    assert_eq!(rules.code, 0, "{}", rules.stderr);
+    // Each rule's query is in its YAML rule and in its ARM template.
+    assert_eq!(rules.stdout.matches("_GetWatchlist(").count(), 16);
+    let Some(checker) = kql_check() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, out) = parse_all(&checker, &schema_for("sentinel", dir.path()), &run.stdout);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.trim_end().ends_with("6 passed, 0 failed"), "{out}");
+}
+
+/// A list that a watchlist cannot stand in for (a modifier that rewrites
+/// each entry, text around the placeholder, a wildcard entry, a dynamic
+/// column) is a located error under `--watchlists`, never a query that
+/// tests something else; the same rules compile to list values without it.
+#[test]
+fn watchlists_refuse_what_a_watchlist_cannot_stand_for() {
+    let project = root().join("tests/kql/watchlists");
+    let args = ["compile", "--pipeline", "sentinel", "refused"];
+    let refused = stetho_in(&project, &[&args[..], &["--watchlists"]].concat());
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    insta::assert_snapshot!("watchlists_refused", refused.stderr);
+    let values = stetho_in(&project, &args);
+    assert_eq!(values.code, 0, "{}", values.stderr);
+}
+
+/// The library under `--watchlists`: every rule either reads its lists
+/// from watchlists or is refused for a construct the README names, and
+/// every query binds against Sentinel's schema.
+#[test]
+fn the_library_compiles_with_watchlists() {
+    let run = stetho(&[
+        "compile",
+        "--pipeline",
+        "sentinel",
+        "--watchlists",
+        "--format",
+        "jsonl",
+    ]);
+    let compiled = records(&run.stdout);
+    assert_eq!(compiled.len(), 41, "{}", run.stdout);
+    for record in &compiled {
+        if let Some(error) = record["error"].as_str() {
+            assert!(
+                error.contains("cannot be read from the Sentinel watchlist"),
+                "{record}"
+            );
+        }
+    }
+    let reading = compiled
+        .iter()
+        .filter(|r| {
+            r["output"]
+                .as_str()
+                .is_some_and(|q| q.contains("_GetWatchlist("))
+        })
+        .count();
+    assert!(reading >= 7, "{reading} queries read a watchlist");
+    let Some(checker) = kql_check() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, out) = parse_all(&checker, &schema_for("sentinel", dir.path()), &run.stdout);
+    assert_eq!(code, 0, "{out}");
+}
+
+/// Defender XDR advanced hunting has no watchlists and standard Sigma keeps
+/// its placeholders: `--watchlists` there is a usage error.
+#[test]
+fn watchlists_outside_sentinel_are_a_usage_error() {
+    for extra in [
+        &[][..],
+        &["--target", "defender", "--pipeline", "sentinel"][..],
+        &["--target", "sigma"][..],
+        &["--target", "sentinel", "--pipeline", "defender_xdr"][..],
+    ] {
+        let run = stetho(&[&["compile", "--watchlists"][..], extra].concat());
+        assert_eq!(run.code, 2, "{extra:?}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("--watchlists applies to Sentinel queries"),
+            "{extra:?}: {}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{extra:?}: {}", run.stdout);
+    }
+}
+
+/// `stetho build --watchlists` reads watchlists in the Sentinel artifacts
+/// only.
+#[test]
+fn build_reads_watchlists_in_sentinel_artifacts() {
+    let project = root().join("tests/kql/watchlists");
+    let out = tempfile::tempdir().expect("temp dir");
+    let dist = out.path().join("dist");
+    let dist_arg = dist.to_str().expect("utf-8");
+    let run = stetho_in(&project, &["build", "--watchlists", "--out", dist_arg]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let read = |folder: &str| -> Vec<String> {
+        let mut texts: Vec<String> = std::fs::read_dir(dist.join(folder))
+            .expect("artifact folder")
+            .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read"))
+            .collect();
+        texts.sort();
+        texts
+    };
+    for folder in ["kql/sentinel", "sentinel"] {
+        let texts = read(folder);
+        assert!(!texts.is_empty(), "{folder}");
+        assert!(
+            texts.iter().all(|t| t.contains("_GetWatchlist(")),
+            "{folder}"
+        );
+    }
+    assert!(read("sigma").iter().all(|t| t.contains("%vip_users%")
+        || t.contains("%jump_hosts%")
+        || t.contains("%pilot_apps%")
+        || t.contains("%slow_durations%")));
+}

@@ -82,6 +82,9 @@ fn comparable(rules: &[RuleLogic], rule: &RuleLogic) -> String {
                 if let Test::Regex { pattern, .. } = &mut p.test {
                     *pattern = regex_spelling(pattern);
                 }
+                // Which list a value came from is not logic: a resolved
+                // placeholder tests the same values, written in.
+                p.list = None;
                 Expr::Pred(p)
             });
             format!("{expr:?}")
