@@ -527,6 +527,51 @@ pub fn sentinel_arm(
     })
 }
 
+/// A Sentinel watchlist as an ARM template: the entries of `list`
+/// (`lists/NAME.txt`) under the alias `NAME` that `--watchlists` queries read
+/// (`_GetWatchlist('NAME')`), one CSV row each under the search key column
+/// `SearchKey`. Deployed with the rules, it keeps the workspace's
+/// watchlist the list that `stetho test` replayed.
+pub fn sentinel_watchlist(name: &str, list: &str, entries: &[String]) -> Value {
+    let mut csv = String::from("SearchKey\r\n");
+    for entry in entries {
+        // RFC 4180: a field with a quote, comma or line break is quoted,
+        // its quotes doubled.
+        if entry.contains(['"', ',', '\r', '\n']) {
+            csv.push('"');
+            csv.push_str(&entry.replace('"', "\"\""));
+            csv.push('"');
+        } else {
+            csv.push_str(entry);
+        }
+        csv.push_str("\r\n");
+    }
+    json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {
+            "workspace": { "type": "String" }
+        },
+        "resources": [{
+            // A placeholder's name is letters, digits, `_` and `-`: nothing
+            // that could end the expression's string literal.
+            "name": format!("[concat(parameters('workspace'),'/Microsoft.SecurityInsights/{name}')]"),
+            "type": "Microsoft.OperationalInsights/workspaces/providers/Watchlists",
+            "apiVersion": "2023-02-01",
+            "properties": {
+                "displayName": name,
+                "description": format!("{list}, deployed by stetho build"),
+                "provider": "stetho",
+                "source": format!("{name}.txt"),
+                "itemsSearchKey": "SearchKey",
+                "contentType": "text/csv",
+                "numberOfLinesToSkip": 0,
+                "rawContent": csv,
+            }
+        }]
+    })
+}
+
 /// The rule's id when it is a UUID, else a UUID derived from it (SHA-256,
 /// marked as a version 8 "custom" UUID), so a rule without one still gets
 /// the same resource name on every build.
@@ -546,6 +591,32 @@ pub fn stable_guid(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Entries with a comma, a quote or a line break are quoted as RFC 4180
+    /// says, so the CSV parser Sentinel runs reads each back as one value.
+    #[test]
+    fn watchlist_entries_survive_csv() {
+        let entries = [
+            "plain".to_string(),
+            "a,b".to_string(),
+            "say \"hi\"".to_string(),
+            "two\nlines".to_string(),
+        ];
+        let template = sentinel_watchlist("x", "lists/x.txt", &entries);
+        let csv = template["resources"][0]["properties"]["rawContent"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            csv,
+            "SearchKey\r\nplain\r\n\"a,b\"\r\n\"say \"\"hi\"\"\"\r\n\"two\nlines\"\r\n"
+        );
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let rows: Vec<String> = reader
+            .records()
+            .map(|r| r.unwrap()[0].to_string())
+            .collect();
+        assert_eq!(rows, entries);
+    }
 
     #[test]
     fn guids_are_stable() {

@@ -43,6 +43,34 @@ pub struct KqlOptions {
     pub watchlists: bool,
 }
 
+/// The lists a query of rule `index` compiled with `--watchlists` reads
+/// from Sentinel watchlists (those of the rules a correlation counts
+/// included): what the workspace must hold for the query to run.
+pub fn watchlists_read(rules: &[RuleLogic], index: usize) -> std::collections::BTreeSet<&str> {
+    let mut names = std::collections::BTreeSet::new();
+    let mut pending = vec![index];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(i) = pending.pop() {
+        if !seen.insert(i) {
+            continue;
+        }
+        match &rules[i].body {
+            Body::Detection(expr) => {
+                expr.all_preds(&mut |pred| {
+                    if let Some(list) = &pred.list
+                        && list.refused.is_none()
+                    {
+                        names.insert(list.name.as_str());
+                    }
+                    true
+                });
+            }
+            Body::Correlation(correlation) => pending.extend(&correlation.rules),
+        }
+    }
+    names
+}
+
 /// Compile rule `index` of `rules` (correlations need the rules they
 /// correlate) for `pipeline`.
 pub fn compile(

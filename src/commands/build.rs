@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use sha2::Digest;
 
-use crate::backend::deploy::Schedule;
+use crate::backend::deploy::{self, Schedule};
 use crate::backend::kql::KqlOptions;
 use crate::cli::{BuildArgs, Cli, ReportFormat, Target, TestArgs, TestFormat, ValidateArgs};
 use crate::commands::Output;
@@ -61,6 +61,8 @@ pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
     let mut artifacts = Vec::new();
     let mut skipped = Vec::new();
     let mut failures = lowered.problems.clone();
+    // The lists that deployed Sentinel rules read from watchlists.
+    let mut watchlists = std::collections::BTreeSet::new();
     for &(target, pipeline_name, folder) in BUILDS {
         let pipeline = lowered
             .pipelines
@@ -80,6 +82,10 @@ pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
                 &lowered, index, target, pipeline, schedule, options,
             ) {
                 Ok(files) => {
+                    if target == Target::Sentinel && options.kql.watchlists {
+                        watchlists
+                            .extend(crate::backend::kql::watchlists_read(&lowered.rules, index));
+                    }
                     for file in files {
                         let relative =
                             format!("{folder}/{}{}", super::compile::stem(rule), file.suffix);
@@ -112,6 +118,41 @@ pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
             }
         }
     }
+    let mut watchlist_files = Vec::new();
+    // Named from the project's root, so `dist/` is the same on every machine.
+    let lists_dir = project
+        .root
+        .as_deref()
+        .and_then(|root| project.lists.strip_prefix(root).ok())
+        .unwrap_or(&project.lists)
+        .to_string_lossy()
+        .replace('\\', "/");
+    for name in watchlists {
+        let entries: Vec<String> = lowered
+            .lists
+            .get(name)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|entry| match crate::logic::Pattern::parse(entry) {
+                // Every entry of a list read whole is one value (a wildcard
+                // would have failed the rule).
+                crate::logic::Pattern::Exact(value) => Some(value),
+                _ => None,
+            })
+            .collect();
+        let list = format!("{lists_dir}/{name}.txt");
+        let text = super::compile::pretty(&deploy::sentinel_watchlist(name, &list, &entries));
+        let relative = format!("sentinel/watchlists/{name}.arm.json");
+        let path = staging.join(&relative);
+        crate::write::atomic_write(&path, text.as_bytes())
+            .map_err(|e| format!("{}: {e}", crate::source::display_path(&path)))?;
+        watchlist_files.push(json!({
+            "watchlist": name,
+            "list": list,
+            "file": relative,
+            "sha256": hex(&sha2::Sha256::digest(text.as_bytes())),
+        }));
+    }
     for failure in &failures {
         out.error(failure);
     }
@@ -119,6 +160,7 @@ pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
         "stetho": env!("CARGO_PKG_VERSION"),
         "artifacts": artifacts,
         "skipped": skipped,
+        "watchlists": watchlist_files,
     });
     let mut text = serde_json::to_string_pretty(&index).unwrap_or_default();
     text.push('\n');

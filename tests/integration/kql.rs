@@ -660,7 +660,8 @@ fn watchlists_outside_sentinel_are_a_usage_error() {
 }
 
 /// `stetho build --watchlists` reads watchlists in the Sentinel artifacts
-/// only.
+/// only, and writes each watchlist they read as an ARM template holding
+/// its list's entries.
 #[test]
 fn build_reads_watchlists_in_sentinel_artifacts() {
     let project = root().join("tests/kql/watchlists");
@@ -670,12 +671,12 @@ fn build_reads_watchlists_in_sentinel_artifacts() {
     let run = stetho_in(&project, &["build", "--watchlists", "--out", dist_arg]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let read = |folder: &str| -> Vec<String> {
-        let mut texts: Vec<String> = std::fs::read_dir(dist.join(folder))
+        std::fs::read_dir(dist.join(folder))
             .expect("artifact folder")
-            .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read"))
-            .collect();
-        texts.sort();
-        texts
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.is_file())
+            .map(|p| std::fs::read_to_string(p).expect("read"))
+            .collect()
     };
     for folder in ["kql/sentinel", "sentinel"] {
         let texts = read(folder);
@@ -685,8 +686,52 @@ fn build_reads_watchlists_in_sentinel_artifacts() {
             "{folder}"
         );
     }
-    assert!(read("sigma").iter().all(|t| t.contains("%vip_users%")
-        || t.contains("%jump_hosts%")
-        || t.contains("%pilot_apps%")
-        || t.contains("%slow_durations%")));
+    // Standard Sigma keeps its placeholders.
+    assert!(read("sigma").iter().all(|t| t.contains("|expand")));
+    // One template per list a deployed rule reads, listed in index.json.
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dist.join("index.json")).expect("index"))
+            .expect("json");
+    let listed: Vec<&str> = index["watchlists"]
+        .as_array()
+        .expect("watchlists")
+        .iter()
+        .map(|w| w["watchlist"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        listed,
+        ["jump_hosts", "pilot_apps", "slow_durations", "vip_users"]
+    );
+    let template = |name: &str| {
+        std::fs::read_to_string(dist.join(format!("sentinel/watchlists/{name}.arm.json")))
+            .expect("watchlist template")
+    };
+    insta::assert_snapshot!("watchlist_arm", template("vip_users"));
+    // Each CSV holds exactly its list's entries under the search key.
+    for name in listed {
+        let template: serde_json::Value = serde_json::from_str(&template(name)).expect("json");
+        let properties = &template["resources"][0]["properties"];
+        assert_eq!(properties["itemsSearchKey"], "SearchKey");
+        let csv = properties["rawContent"].as_str().expect("csv");
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let header: Vec<String> = reader
+            .headers()
+            .expect("header")
+            .iter()
+            .map(String::from)
+            .collect();
+        assert_eq!(header, ["SearchKey"]);
+        let rows: Vec<String> = reader
+            .records()
+            .map(|r| r.expect("row")[0].to_string())
+            .collect();
+        let list =
+            std::fs::read_to_string(project.join(format!("lists/{name}.txt"))).expect("list");
+        let entries: Vec<&str> = list
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        assert_eq!(rows, entries, "{name}");
+    }
 }
