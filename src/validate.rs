@@ -101,12 +101,14 @@ fn check(loaded: load::Loaded, project: &Project, profile: Profile, today: time:
     };
     diagnostics.extend(lint::run(&loaded.rules, &ctx));
     let mut files = loaded.files;
+    let mut masked = Vec::new();
     for file in &files {
-        report_nhs_numbers(file, "rule file", &mut diagnostics);
+        masked.extend(report_nhs_numbers(file, "rule file", &mut diagnostics));
     }
     for file in &list_files {
-        report_nhs_numbers(file, "value list", &mut diagnostics);
+        masked.extend(report_nhs_numbers(file, "value list", &mut diagnostics));
     }
+    show_masked(&masked, &mut diagnostics);
     if project.root.is_some() && project.fixtures.is_dir() {
         scan_fixtures(&project.fixtures, &mut files, &mut diagnostics);
         let discovered = crate::fixture::discover::discover(&project.fixtures);
@@ -127,10 +129,16 @@ fn check(loaded: load::Loaded, project: &Project, profile: Profile, today: time:
 /// not be, in values, descriptions or comments alike. Each is shown in a
 /// copy of the file whose numbers are masked, so that no report or CI log
 /// repeats a possible patient identifier.
-fn report_nhs_numbers(file: &SourceFile, what: &str, out: &mut Vec<Diagnostic>) {
+///
+/// Returns that copy, for the file's other diagnostics to show too.
+fn report_nhs_numbers(
+    file: &SourceFile,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Arc<SourceFile>> {
     let found = crate::eval::nhs::real_looking_standalone(&file.text);
     if found.is_empty() {
-        return;
+        return None;
     }
     let mut masked = file.text.clone().into_bytes();
     crate::eval::nhs::mask(&mut masked, &found);
@@ -150,6 +158,30 @@ fn report_nhs_numbers(file: &SourceFile, what: &str, out: &mut Vec<Diagnostic>) 
             .label("possible patient identifier")
             .help("use a synthetic number from the never-issued 999 range; identifiers a rule must know belong in the SIEM (a Sentinel watchlist), not in git"),
         );
+    }
+    Some(shown)
+}
+
+/// Every diagnostic in a file that holds a real-looking NHS number shows
+/// the masked copy of it (same path, same offsets): a schema error or a
+/// lint on the line of the number would otherwise print it in a snippet,
+/// and so into a CI log.
+fn show_masked(masked: &[Arc<SourceFile>], diagnostics: &mut [Diagnostic]) {
+    if masked.is_empty() {
+        return;
+    }
+    let swap = |file: &mut Arc<SourceFile>| {
+        if let Some(copy) = masked.iter().find(|m| m.path == file.path) {
+            *file = Arc::clone(copy);
+        }
+    };
+    for d in diagnostics {
+        if let Some(file) = &mut d.file {
+            swap(file);
+        }
+        for related in &mut d.related {
+            swap(&mut related.file);
+        }
     }
 }
 

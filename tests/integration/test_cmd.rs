@@ -269,6 +269,31 @@ fn rules_and_value_lists_with_real_looking_nhs_numbers_are_refused() {
     assert!(human.stdout.contains("(**********)"), "{}", human.stdout);
 }
 
+/// Another diagnostic on the line of a real-looking NHS number shows the
+/// line masked too: its snippet would otherwise print the number.
+#[test]
+fn other_diagnostics_on_the_line_of_an_nhs_number_show_it_masked() {
+    let dir = project_copy();
+    let rule = dir
+        .path()
+        .join("detections/ransomware/volume_shadow_copy_deletion.yml");
+    let yaml = std::fs::read_to_string(&rule).expect("read");
+    let leaked = yaml.replacen(
+        "        - FolderPath|endswith: \\vssadmin.exe\n",
+        "        - FolderPath|endswith: \\vssadmin.exe\n        - FolderPath|endwith: '9434765919'\n",
+        1,
+    );
+    assert_ne!(leaked, yaml);
+    std::fs::write(&rule, leaked).expect("write");
+    let run = stetho_in(dir.path(), &["validate", "detections/ransomware"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    // The unknown modifier is reported on the number's line, with a snippet.
+    assert!(run.stdout.contains("endwith"), "{}", run.stdout);
+    assert!(run.stdout.contains("STH403"), "{}", run.stdout);
+    assert!(!run.stdout.contains("9434765919"), "{}", run.stdout);
+    assert!(run.stdout.contains("'**********'"), "{}", run.stdout);
+}
+
 /// A copy of the small plain-Sigma project in tests/harness/project.
 fn harness_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
