@@ -362,9 +362,10 @@ pub struct CompileArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// How often deployed rules run: 1h, 3h, 12h or 24h (Defender XDR's
-    /// choices; Sentinel uses the same).
-    #[arg(long, value_name = "HOURS", default_value = "1h")]
-    pub frequency: String,
+    /// choices; Sentinel uses the same), for rules without a `schedule:`
+    /// of their own [default: `[deploy] frequency` in stetho.toml, else 1h].
+    #[arg(long, value_name = "HOURS")]
+    pub frequency: Option<String>,
     /// `--target sigma`: export what standard Sigma cannot express (such as
     /// `nhs_number`) as the closest Sigma, with a warning and a comment in
     /// the output, instead of failing the rule.
@@ -453,9 +454,11 @@ pub struct BuildArgs {
     /// Output folder (replaced as a whole).
     #[arg(long, value_name = "DIR", default_value = "dist")]
     pub out: PathBuf,
-    /// How often deployed rules run: 1h, 3h, 12h or 24h.
-    #[arg(long, value_name = "HOURS", default_value = "1h")]
-    pub frequency: String,
+    /// How often deployed rules run: 1h, 3h, 12h or 24h, for rules without
+    /// a `schedule:` of their own [default: `[deploy] frequency` in
+    /// stetho.toml, else 1h].
+    #[arg(long, value_name = "HOURS")]
+    pub frequency: Option<String>,
     /// Sentinel queries (`kql/sentinel`, `sentinel`) read each `%name%`
     /// list from the watchlist `name` instead of the values in `lists/`.
     #[arg(long)]

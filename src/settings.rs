@@ -40,6 +40,16 @@ struct ConfigFile {
     project: ProjectSection,
     #[serde(default)]
     lints: BTreeMap<String, Level>,
+    #[serde(default)]
+    deploy: DeploySection,
+}
+
+/// `[deploy]`: defaults of the deployable rules (`--target defender`,
+/// `--target sentinel`, `stetho build`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeploySection {
+    frequency: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,6 +87,9 @@ pub struct Project {
     pub lists: PathBuf,
     pub fields: PathBuf,
     pub lint_levels: BTreeMap<String, Level>,
+    /// `[deploy] frequency`: how often deployed rules run unless a rule or
+    /// `--frequency` says otherwise (checked when the file is read).
+    pub frequency: Option<String>,
 }
 
 impl Project {
@@ -126,6 +139,14 @@ impl Project {
         let at = |p: Option<PathBuf>, default: &str| {
             root.join(p.unwrap_or_else(|| PathBuf::from(default)))
         };
+        if let Some(frequency) = &file.deploy.frequency
+            && let Err(message) = crate::backend::deploy::Schedule::parse(frequency)
+        {
+            return Err(ConfigError::Parse {
+                path: shown,
+                message: format!("[deploy] {message}"),
+            });
+        }
         let section = file.project;
         let mut project = Project {
             profile: section.profile.unwrap_or(Profile::Healthcare),
@@ -139,6 +160,7 @@ impl Project {
             lists: at(section.lists, "lists"),
             fields: at(section.fields, "schemas/fields"),
             lint_levels: file.lints,
+            frequency: file.deploy.frequency,
             root: Some(root),
         };
         project.rules.sort();
@@ -155,6 +177,7 @@ impl Project {
             lists: PathBuf::from("lists"),
             fields: PathBuf::from("schemas/fields"),
             lint_levels: BTreeMap::new(),
+            frequency: None,
         }
     }
 

@@ -18,16 +18,26 @@ use crate::logic::{Body, RuleLogic};
 use crate::model::Rule;
 use crate::source::yaml::Node;
 
+/// Sentinel's longest lookback for a scheduled rule: 14 days.
+pub const MAX_PERIOD_HOURS: u32 = 14 * 24;
+
 /// How often deployed rules run and over how much data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Schedule {
     /// Defender XDR accepts 1, 3, 12 or 24 hours.
     pub hours: u32,
+    /// How far back a Sentinel rule looks, when the rule sets it
+    /// (`schedule.period`); otherwise its frequency (see [`query_period`]).
+    /// Defender XDR sets the lookback of a frequency itself.
+    pub period_hours: Option<u32>,
 }
 
 impl Default for Schedule {
     fn default() -> Schedule {
-        Schedule { hours: 1 }
+        Schedule {
+            hours: 1,
+            period_hours: None,
+        }
     }
 }
 
@@ -44,7 +54,55 @@ impl Schedule {
                 "frequency `{text}`: Defender XDR runs custom detections every 1h, 3h, 12h or 24h"
             ));
         }
-        Ok(Schedule { hours })
+        Ok(Schedule {
+            hours,
+            period_hours: None,
+        })
+    }
+
+    /// The schedule of one rule: its own `schedule:` block (`frequency`,
+    /// `period`) over `self`, the project's default. A rule knows best how
+    /// often it must run; the flag and `stetho.toml` set the rest.
+    pub fn of_rule(self, model: Option<&Rule>) -> Result<Schedule, String> {
+        let Some(block) = model.and_then(|m| m.root.get("schedule")) else {
+            return Ok(self);
+        };
+        let text = |key: &str| block.get(key).and_then(Node::as_str);
+        let mut schedule = match text("frequency") {
+            Some(frequency) => Schedule::parse(frequency).map_err(|e| format!("schedule.{e}"))?,
+            None => self,
+        };
+        if let Some(period) = text("period") {
+            let hours = parse_period(period)?;
+            if hours < schedule.hours {
+                return Err(format!(
+                    "schedule.period `{period}` is shorter than the frequency ({}h): events between two runs would never be queried",
+                    schedule.hours
+                ));
+            }
+            schedule.period_hours = Some(hours);
+        }
+        Ok(schedule)
+    }
+}
+
+/// A lookback such as `6h` or `2d`, in hours, at most Sentinel's 14 days.
+fn parse_period(text: &str) -> Result<u32, String> {
+    let t = text.trim();
+    let (number, unit) = t.split_at(t.len().saturating_sub(1));
+    let hours = match (number.parse::<u32>(), unit) {
+        (Ok(n), "h" | "H") => Some(n),
+        (Ok(n), "d" | "D") => n.checked_mul(24),
+        _ => None,
+    };
+    match hours {
+        Some(h) if (1..=MAX_PERIOD_HOURS).contains(&h) => Ok(h),
+        Some(_) => Err(format!(
+            "schedule.period `{text}`: Sentinel looks back from 1 hour to 14 days"
+        )),
+        None => Err(format!(
+            "schedule.period `{text}`: expected hours or days, such as 6h or 2d"
+        )),
     }
 }
 
@@ -390,11 +448,12 @@ fn title_case(severity: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The window a Sentinel rule queries: at least the schedule, and at least
-/// a correlation's reach (rounded up to whole hours).
-fn query_period(rules: &[RuleLogic], index: usize, schedule: Schedule) -> u32 {
+/// The window a Sentinel rule queries: its period (by default its
+/// frequency), and at least a correlation's reach (rounded up to whole
+/// hours).
+pub fn query_period(rules: &[RuleLogic], index: usize, schedule: Schedule) -> u32 {
     let hours = u32::try_from(reach(rules, index).div_ceil(3600)).unwrap_or(u32::MAX);
-    schedule.hours.max(hours)
+    schedule.period_hours.unwrap_or(schedule.hours).max(hours)
 }
 
 /// How far back a rule's query reads, in seconds: nothing for a detection,
@@ -631,7 +690,13 @@ mod tests {
 
     #[test]
     fn schedules_are_what_defender_accepts() {
-        assert_eq!(Schedule::parse("3h"), Ok(Schedule { hours: 3 }));
+        assert_eq!(
+            Schedule::parse("3h"),
+            Ok(Schedule {
+                hours: 3,
+                period_hours: None
+            })
+        );
         assert!(Schedule::parse("2h").is_err());
         assert!(Schedule::parse("soon").is_err());
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 use sha2::Digest;
 
-use crate::backend::deploy::{self, Schedule};
+use crate::backend::deploy;
 use crate::backend::kql::KqlOptions;
 use crate::cli::{BuildArgs, Cli, ReportFormat, Target, TestArgs, TestFormat, ValidateArgs};
 use crate::commands::Output;
@@ -22,7 +22,8 @@ const BUILDS: &[(Target, &str, &str)] = &[
 ];
 
 pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
-    let schedule = Schedule::parse(&args.frequency)?;
+    let project = super::project(cli)?;
+    let schedule = super::default_schedule(args.frequency.as_deref(), &project)?;
     out.note("== validate");
     let validate = super::validate::run(
         cli,
@@ -51,7 +52,6 @@ pub fn run(cli: &Cli, args: &BuildArgs, out: &Output) -> Result<u8, String> {
         out,
     )?;
     out.note("== compile");
-    let project = super::project(cli)?;
     let paths = super::rule_paths(&[], &project, "build")?;
     let lowered = super::lower(&paths, &project, crate::load::Keep::Documents)?;
     remove_stale_staging(&args.out);

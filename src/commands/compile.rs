@@ -70,7 +70,26 @@ pub fn artifacts_with(
     options: Options,
 ) -> Result<Vec<Artifact>, CompileError> {
     let rules = &lowered.rules;
-    let meta = || Meta::of(&rules[index], lowered.model_of(&rules[index]));
+    let model = lowered.model_of(&rules[index]);
+    let meta = || Meta::of(&rules[index], model);
+    // A deployed rule runs on its own schedule when it sets one.
+    let schedule = match target {
+        Target::Defender | Target::Sentinel => schedule
+            .of_rule(model)
+            .map_err(|e| CompileError::new(&rules[index], e))?,
+        Target::Kql | Target::Sigma => schedule,
+    };
+    if target == Target::Sentinel {
+        let period = deploy::query_period(rules, index, schedule);
+        if period > deploy::MAX_PERIOD_HOURS {
+            return Err(CompileError::new(
+                &rules[index],
+                format!(
+                    "the query must look back {period}h (the correlation's reach), past Sentinel's 14 days"
+                ),
+            ));
+        }
+    }
     // Sigma is exported from the rule document, not from the KQL.
     let query = match target {
         Target::Sigma => String::new(),
@@ -195,7 +214,7 @@ pub fn run(cli: &Cli, args: &CompileArgs, out: &Output) -> Result<u8, String> {
         .pipelines
         .get(&args.pipeline)
         .map_err(|e| e.to_string())?;
-    let schedule = Schedule::parse(&args.frequency)?;
+    let schedule = super::default_schedule(args.frequency.as_deref(), &project)?;
     let target = target_name(args.target);
     if args.target != Target::Sigma && (args.lossy || args.resolve_placeholders) {
         return Err("--lossy and --resolve-placeholders apply to --target sigma only".into());
@@ -481,12 +500,20 @@ fn located(lowered: &Lowered, rule: &crate::logic::RuleLogic, e: &CompileError) 
                 .map(|item| item.field_span)
         })
         .or_else(|| refused_watchlist_value(items(), &e.message))
+        .or_else(|| schedule_key(&model.root, &e.message))
         .unwrap_or_else(|| model.anchor_span());
     let at = model.file.line_col(span.start);
     format!(
         "{}:{}:{}: rule `{}`: {}",
         e.path, at.line, at.column, e.rule, e.message
     )
+}
+
+/// Where a rule's own schedule is wrong (``"schedule.period `..`"``): the
+/// value of that key in its `schedule:` block.
+fn schedule_key(root: &crate::source::yaml::Node, message: &str) -> Option<crate::source::Span> {
+    let key = message.strip_prefix("schedule.")?.split_once(' ')?.0;
+    Some(root.get("schedule")?.get(key)?.span)
 }
 
 /// Where a `--watchlists` refusal (``"`%name%` cannot be read from ..."``)

@@ -112,6 +112,18 @@ pub fn project(cli: &Cli) -> Result<crate::settings::Project, String> {
         .map_err(|e| e.to_string())
 }
 
+/// How often deployed rules run unless a rule says: `--frequency`, else
+/// `[deploy] frequency` in stetho.toml, else every hour.
+pub fn default_schedule(
+    flag: Option<&str>,
+    project: &crate::settings::Project,
+) -> Result<crate::backend::deploy::Schedule, String> {
+    match flag.or(project.frequency.as_deref()) {
+        Some(frequency) => crate::backend::deploy::Schedule::parse(frequency),
+        None => Ok(crate::backend::deploy::Schedule::default()),
+    }
+}
+
 /// The rule paths given on the command line, else the project's.
 pub fn rule_paths(
     given: &[std::path::PathBuf],

@@ -44,6 +44,7 @@ const KNOWN: &[&str] = &[
     "filter",
     "generate",
     "healthcare",
+    "schedule",
     "tests",
 ];
 

@@ -40,6 +40,7 @@ mod modifier_chain;
 mod placeholders;
 mod playbook;
 mod review_dates;
+mod schedule;
 mod tag_format;
 mod unknown_modifier;
 mod value_types;
@@ -219,6 +220,7 @@ pub const REGISTRY: &[(Lint, Check)] = &[
     (review_dates::OVERDUE, Check::Rule(review_dates::check)),
     (review_dates::ORDER, Check::BuiltIn),
     (playbook::LINT, Check::Rule(playbook::check)),
+    (schedule::LINT, Check::Rule(schedule::check)),
     (unknown_modifier::LINT, Check::Rule(unknown_modifier::check)),
     (modifier_chain::LINT, Check::Rule(modifier_chain::check)),
     (invalid_regex::LINT, Check::Rule(invalid_regex::check)),
@@ -465,6 +467,7 @@ pub(crate) mod testing {
             lists: "lists".into(),
             fields: "schemas/fields".into(),
             lint_levels: Default::default(),
+            frequency: None,
         }
     }
 }

@@ -35,7 +35,7 @@ pub const TOP_LEVEL: &[&str] = &[
 ];
 
 /// stetho's top-level additions, written after every other key.
-pub const STETHO_LAST: &[&str] = &["healthcare", "tests"];
+pub const STETHO_LAST: &[&str] = &["healthcare", "schedule", "tests"];
 
 /// How the keys of one mapping are ordered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

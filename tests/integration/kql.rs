@@ -735,3 +735,132 @@ fn build_reads_watchlists_in_sentinel_artifacts() {
         assert_eq!(rows, entries, "{name}");
     }
 }
+
+/// How often a deployed rule runs: the rule's own `schedule:`, else
+/// `--frequency`, else `[deploy] frequency` in stetho.toml, else 1h; how
+/// far back a Sentinel rule looks: `schedule.period`, else the frequency.
+#[test]
+fn deployed_rules_run_on_the_rule_or_project_schedule() {
+    let dir = project_copy();
+    let path = "detections/ransomware/volume_shadow_copy_deletion.yml";
+    let rule = dir.path().join(path);
+    let other = "detections/ransomware/backup_deletion_or_boot_recovery_disabled.yml";
+    assert!(dir.path().join(other).exists(), "{other}");
+    let yaml = std::fs::read_to_string(&rule).expect("read");
+    let scheduled = yaml.replacen(
+        "\nhealthcare:\n",
+        "\nschedule:\n    frequency: 3h\n    period: 2d\nhealthcare:\n",
+        1,
+    );
+    assert_ne!(scheduled, yaml);
+    std::fs::write(&rule, scheduled).expect("write");
+    let config = dir.path().join("stetho.toml");
+    let toml = std::fs::read_to_string(&config).expect("read");
+    std::fs::write(&config, format!("{toml}\n[deploy]\nfrequency = \"12h\"\n")).expect("write");
+
+    let frequency = |target: &str, file: &str, extra: &[&str]| -> (String, String) {
+        let pipeline = if target == "sentinel" {
+            "sentinel"
+        } else {
+            "defender_xdr"
+        };
+        let args = [
+            &[
+                "compile",
+                "--target",
+                target,
+                "--pipeline",
+                pipeline,
+                "--format",
+                "jsonl",
+            ][..],
+            extra,
+            &[file][..],
+        ]
+        .concat();
+        let run = stetho_in(dir.path(), &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let output = records(&run.stdout)[0]["output"]
+            .as_str()
+            .expect("output")
+            .to_string();
+        if target == "defender" {
+            let rule: serde_json::Value = serde_json::from_str(&output).expect("json");
+            (
+                rule["schedule"]["period"]
+                    .as_str()
+                    .expect("period")
+                    .to_string(),
+                String::new(),
+            )
+        } else {
+            let line = |key: &str| {
+                output
+                    .lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .expect("key")
+                    .trim()
+                    .to_string()
+            };
+            (line("queryFrequency:"), line("queryPeriod:"))
+        }
+    };
+    // The rule's own schedule wins over the flag and the project.
+    assert_eq!(frequency("defender", path, &[]).0, "3H");
+    assert_eq!(frequency("defender", path, &["--frequency", "24h"]).0, "3H");
+    assert_eq!(
+        frequency("sentinel", path, &[]),
+        ("3h".to_string(), "48h".to_string())
+    );
+    // Another rule runs on the project's default, or on the flag's.
+    assert_eq!(frequency("defender", other, &[]).0, "12H");
+    assert_eq!(frequency("defender", other, &["--frequency", "1h"]).0, "1H");
+    assert_eq!(
+        frequency("sentinel", other, &[]),
+        ("12h".to_string(), "12h".to_string())
+    );
+    // The Sigma export leaves the schedule out, as it does the tests.
+    let sigma = stetho_in(dir.path(), &["compile", "--target", "sigma", path]);
+    assert_eq!(sigma.code, 0, "{}", sigma.stderr);
+    assert!(!sigma.stdout.contains("schedule"), "{}", sigma.stdout);
+
+    // A period shorter than the frequency: located at the period, by
+    // validate (STH126) and by compile alike.
+    let short =
+        std::fs::read_to_string(&rule)
+            .expect("read")
+            .replacen("period: 2d", "period: 2h", 1);
+    std::fs::write(&rule, &short).expect("write");
+    let line = short
+        .lines()
+        .position(|l| l.contains("period: 2h"))
+        .expect("line")
+        + 1;
+    let validate = stetho_in(dir.path(), &["validate", path]);
+    assert_eq!(validate.code, 1, "{}", validate.stdout);
+    assert!(validate.stdout.contains("STH126"), "{}", validate.stdout);
+    let compile = stetho_in(dir.path(), &["compile", "--target", "sentinel", path]);
+    assert_eq!(compile.code, 1, "{}", compile.stderr);
+    assert!(
+        compile.stderr.contains(&format!(
+            "volume_shadow_copy_deletion.yml:{line}:13: rule `"
+        )),
+        "{}",
+        compile.stderr
+    );
+    assert!(
+        compile.stderr.contains("shorter than the frequency (3h)"),
+        "{}",
+        compile.stderr
+    );
+
+    // A project default Defender cannot run is a configuration error.
+    std::fs::write(&config, format!("{toml}\n[deploy]\nfrequency = \"2h\"\n")).expect("write");
+    let bad = stetho_in(dir.path(), &["compile", "--target", "defender", other]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("stetho.toml: [deploy] frequency `2h`"),
+        "{}",
+        bad.stderr
+    );
+}

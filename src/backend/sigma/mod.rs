@@ -380,7 +380,7 @@ fn document(ctx: &mut Ctx<'_>, native: bool) -> Result<Vec<OutEntry>, CompileErr
         let key = entry.key_str();
         let value = &entry.value;
         let out = match key {
-            "tests" => continue,
+            "tests" | "schedule" => continue,
             "taxonomy" if ctx.translate => continue,
             "generate" if doc.kind == RuleKind::Correlation => continue,
             "tags" => {
